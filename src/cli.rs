@@ -1,1 +1,242 @@
-//! (in progress)
+//! The command line: global flags, subcommands and their `KIMP_…` env vars (SPEC §2).
+//!
+//! clap merges flags and env vars (flag wins) into [`GlobalArgs`]; [`crate::config::load`] then
+//! layers those over the config file and the built-in defaults. Only flags that work are offered:
+//! a flag that parses but does nothing is worse than a missing one.
+
+use std::path::PathBuf;
+
+use clap::builder::{BoolishValueParser, PossibleValue, PossibleValuesParser};
+use clap::{ArgAction, Args, Parser, Subcommand};
+
+use crate::config::{DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level};
+use crate::model::Venue;
+
+const ABOUT: &str = "Kimchi premium (김프) terminal dashboard with an embedded collector";
+
+const LONG_ABOUT: &str = "\
+Kimchi premium (김프) terminal dashboard with an embedded collector.
+
+kimp collects live prices straight from the exchanges' public WebSocket and REST APIs, computes the
+premium of every coin listed on a Korean won exchange over a global dollar exchange, and shows it in
+a full-screen terminal dashboard. With --demo it runs against a built-in exchange simulator instead
+(offline, deterministic with --seed).
+
+Every option can also be set through its KIMP_… environment variable and, where it has one, the
+config file key. Precedence: flag > env var > config file > built-in default.";
+
+const EXAMPLES: &str = "\
+Examples:
+  kimp                          dashboard with live data from Upbit and Binance
+  kimp --demo --seed 7          dashboard fed by the simulator, same data on every run
+  kimp snapshot --json          print the premium table once as JSON and exit
+  kimp snapshot --wait 10       collect for exactly 10 s, print the table, exit
+  kimp simulate --bind 127.0.0.1:9100
+                                run the exchange simulator alone for other clients
+  kimp config --print           show the effective merged configuration
+  KIMP_LOG_LEVEL=debug kimp -v  env vars work for every global option";
+
+/// `kimp [OPTIONS] [COMMAND]`: without a command, the dashboard.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kimp",
+    version,
+    about = ABOUT,
+    long_about = LONG_ABOUT,
+    after_help = EXAMPLES,
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub global: GlobalArgs,
+}
+
+/// Options every command understands, before or after the subcommand name.
+///
+/// Help texts are attributes, not doc comments, so they can name config keys without rustdoc
+/// markup. clap is built without `wrap_help`, so long help is wrapped by hand (≤ 90 columns).
+#[derive(Debug, Args, Default)]
+pub struct GlobalArgs {
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_DEMO",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new(),
+        hide_env_values = true,
+        help = "Use the built-in exchange simulator instead of the exchanges",
+        long_help = "Use the built-in exchange simulator instead of the real exchanges.\n\
+                     Works offline; the simulator speaks the real protocols on loopback.\n\
+                     The env var accepts 1/0, true/false, yes/no, on/off."
+    )]
+    pub demo: bool,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_SEED",
+        value_name = "N",
+        hide_env_values = true,
+        help = "Simulator seed: the same seed gives the same data",
+        long_help = "Simulator seed: the same seed gives the same data.\n\
+                     Config key: simulator.seed (default 1)."
+    )]
+    pub seed: Option<u64>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_CONFIG",
+        value_name = "FILE",
+        hide_env_values = true,
+        help = "Config file [default: see `kimp config --path`]",
+        long_help = "Config file. It must exist when given.\n\
+                     Default: config.toml in the platform config dir (see `kimp config --path`);\n\
+                     if that does not exist, the built-in defaults apply."
+    )]
+    pub config: Option<PathBuf>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_DATA_DIR",
+        value_name = "DIR",
+        hide_env_values = true,
+        help = "Directory for logs (and later the database)",
+        long_help = "Directory for logs (and later the database and favourites).\n\
+                     Config key: general.data_dir. Default: the platform data dir."
+    )]
+    pub data_dir: Option<PathBuf>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_DOMESTIC",
+        value_name = "VENUE",
+        value_parser = venue_parser(DOMESTIC_VENUES),
+        hide_env_values = true,
+        help = "Korean won venue of the premium columns",
+        long_help = "Korean won venue of the premium columns.\n\
+                     Config key: general.domestic (default upbit)."
+    )]
+    pub domestic: Option<String>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_OVERSEAS",
+        value_name = "VENUE",
+        value_parser = venue_parser(OVERSEAS_VENUES),
+        hide_env_values = true,
+        help = "Global dollar venue of the premium columns",
+        long_help = "Global dollar venue of the premium columns.\n\
+                     Config key: general.overseas (default binance)."
+    )]
+    pub overseas: Option<String>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_LOG_LEVEL",
+        value_name = "LEVEL",
+        value_parser = parse_log_level,
+        hide_env_values = true,
+        help = "Log filter: error, warn, info, debug or trace",
+        long_help = "Log filter: error, warn, info, debug, trace, or tracing directives\n\
+                     such as kimp::feed=debug,info. RUST_LOG, if set, wins.\n\
+                     Config key: general.log_level (default info)."
+    )]
+    pub log_level: Option<String>,
+
+    #[arg(
+        short,
+        long,
+        global = true,
+        action = ArgAction::Count,
+        help = "More log detail: -v debug, -vv trace (beats --log-level)"
+    )]
+    pub verbose: u8,
+}
+
+/// What to run instead of the dashboard.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    #[command(
+        about = "Collect once, print the premium table (or JSON) and exit",
+        long_about = "Collect once, print the premium table (or JSON) and exit.\n\n\
+                      Connects to every enabled feed and waits until each has delivered data\n\
+                      (at most 30 s), or for exactly --wait seconds, then prints the premium\n\
+                      table once and exits. Made for scripts and cron."
+    )]
+    Snapshot(SnapshotArgs),
+    #[command(
+        about = "Run the exchange simulator alone",
+        long_about = "Run the exchange simulator alone.\n\n\
+                      Serves simulated exchange endpoints that speak the real protocols, for\n\
+                      tests, demos, benchmarks and other clients. Stop it with Ctrl-C."
+    )]
+    Simulate(SimulateArgs),
+    #[command(about = "Show the effective configuration or where kimp's files live")]
+    Config(ConfigArgs),
+}
+
+/// `kimp snapshot [--json] [--wait SECS]`
+#[derive(Debug, Args, Default)]
+pub struct SnapshotArgs {
+    #[arg(long, help = "Print the JSON document of the API instead of the table")]
+    pub json: bool,
+
+    #[arg(
+        long,
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help = "Collect for exactly SECS seconds",
+        long_help = "Collect for exactly SECS seconds instead of until every enabled feed\n\
+                     has delivered (at most 30 s)."
+    )]
+    pub wait: Option<u64>,
+}
+
+/// `kimp simulate [--bind ADDR]`
+#[derive(Debug, Args, Default)]
+pub struct SimulateArgs {
+    #[arg(
+        long,
+        env = "KIMP_SIM_BIND",
+        value_name = "ADDR",
+        value_parser = parse_bind_addr,
+        hide_env_values = true,
+        help = "Listen address, host:port",
+        long_help = "Listen address, host:port (port 0 = any free port).\n\
+                     Config key: simulator.bind (default 127.0.0.1:9100)."
+    )]
+    pub bind: Option<String>,
+}
+
+/// `kimp config [--print|--path]`
+#[derive(Debug, Args, Default)]
+pub struct ConfigArgs {
+    #[arg(
+        long,
+        conflicts_with = "path",
+        help = "Print the effective configuration as TOML (the default)",
+        long_help = "Print the effective configuration as TOML: defaults, the config file,\n\
+                     env vars and flags merged. This is the default."
+    )]
+    pub print: bool,
+
+    #[arg(long, help = "Print the config file and data directory paths")]
+    pub path: bool,
+}
+
+/// Accepts exactly the venues in `venues` (the implemented ones), listed in `--help`.
+fn venue_parser(venues: &[Venue]) -> PossibleValuesParser {
+    PossibleValuesParser::new(
+        venues
+            .iter()
+            .map(|venue| PossibleValue::new(venue.as_str()))
+            .collect::<Vec<_>>(),
+    )
+}

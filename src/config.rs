@@ -3,10 +3,21 @@
 //! Every key has a default equal to the real exchanges' endpoints, so an empty file is a working
 //! configuration; `config.example.toml` documents every key and a test keeps it equal to
 //! [`Config::default`].
+//!
+//! Submodules: [`load`](load()) finds, reads and layers (defaults → file → env/flags),
+//! `validate` runs the post-merge checks, `error` turns byte spans into line, column and dotted key.
+
+mod error;
+mod load;
+mod validate;
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+
+pub use error::{ConfigError, Origin, key_at, line_column};
+pub use load::{Loaded, Paths, config_file_path, default_paths, load};
+pub use validate::{DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -96,7 +107,9 @@ pub struct SymbolsConfig {
 impl Default for SymbolsConfig {
     fn default() -> Self {
         let mut aliases = BTreeMap::new();
-        for coin in ["PEPE", "SHIB", "BONK", "FLOKI", "LUNC", "XEC", "SATS", "RATS", "CAT"] {
+        for coin in [
+            "PEPE", "SHIB", "BONK", "FLOKI", "LUNC", "XEC", "SATS", "RATS", "CAT",
+        ] {
             aliases.insert(
                 format!("1000{coin}"),
                 AliasConfig {

@@ -7,10 +7,13 @@
 pub mod app;
 pub mod cli;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod feed;
 pub mod logging;
 pub mod model;
+mod run;
 pub mod sim;
 pub mod state;
 pub mod symbols;
+pub use run::run;

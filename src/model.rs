@@ -158,7 +158,10 @@ pub enum MarketEvent {
     Quote(Quote),
     Fx(FxRate),
     /// A venue's complete market list (replaces the previous one).
-    Markets { venue: Venue, markets: Vec<MarketInfo> },
+    Markets {
+        venue: Venue,
+        markets: Vec<MarketInfo>,
+    },
 }
 
 /// Health of one stream (SPEC §7).

@@ -1,0 +1,202 @@
+//! Entry point behind `main`: config, logging guard, runtime, the chosen command, exit status.
+//! Errors are reported here, before anything touches the terminal, and the process exits non-zero.
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
+use crate::commands::{snapshot, table};
+use crate::config::{self, Config, Loaded};
+use crate::sim::SimOptions;
+
+/// How often bare `kimp` reprints the table until the dashboard replaces it.
+const WATCH_INTERVAL: Duration = Duration::from_secs(2);
+
+/// Runs the parsed command line to an exit status.
+#[must_use]
+pub fn run(cli: Cli) -> ExitCode {
+    let loaded = match config::load(&cli.global) {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("kimp: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(Command::Config(args)) = &cli.command {
+        return print_config(&loaded, args);
+    }
+    let headless = true;
+    let _guard =
+        match crate::logging::init(&loaded.data_dir, &loaded.config.general.log_level, headless) {
+            Ok(g) => g,
+            Err(e) => {
+                eprintln!("kimp: {e}");
+                return ExitCode::from(2);
+            }
+        };
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("kimp: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(dispatch(cli, loaded.config));
+    runtime.shutdown_timeout(Duration::from_secs(3));
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("kimp: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(cli: Cli, cfg: Config) -> anyhow::Result<ExitCode> {
+    let cancel = CancellationToken::new();
+    spawn_signal_handler(cancel.clone());
+    match cli.command {
+        Some(Command::Snapshot(args)) => run_snapshot(&cli.global, cfg, &args, cancel).await,
+        Some(Command::Simulate(args)) => {
+            let bind = args.bind.unwrap_or_else(|| cfg.simulator.bind.clone());
+            let bind = bind
+                .parse()
+                .with_context(|| format!("--bind {bind}: not an address like 127.0.0.1:9100"))?;
+            crate::sim::run_standalone(bind, sim_options(&cli.global, &cfg), cancel).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Config(_)) => Ok(ExitCode::SUCCESS),
+        None => watch(&cli.global, cfg, cancel).await,
+    }
+}
+
+fn sim_options(global: &GlobalArgs, cfg: &Config) -> SimOptions {
+    SimOptions {
+        seed: global.seed.unwrap_or(cfg.simulator.seed),
+        ..SimOptions::default()
+    }
+}
+
+fn demo(global: &GlobalArgs, cfg: &Config) -> Option<SimOptions> {
+    global.demo.then(|| sim_options(global, cfg))
+}
+
+async fn run_snapshot(
+    global: &GlobalArgs,
+    cfg: Config,
+    args: &SnapshotArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let demo = demo(global, &cfg);
+    let running = crate::app::start(cfg, demo, cancel.clone()).await?;
+    let collected = snapshot::collect(&running, args.wait.map(Duration::from_secs), &cancel).await;
+    let feeds = running.feeds.clone();
+    running.shutdown().await;
+    let snap = &collected.snapshot;
+    if feeds.len() == collected.missing.len() {
+        anyhow::bail!(
+            "no feed delivered anything in time ({}); check the network or try `kimp snapshot --demo`",
+            collected.missing.join(", ")
+        );
+    }
+    let body = if args.json {
+        serde_json::to_string_pretty(snap.as_ref()).context("serialising the snapshot")? + "\n"
+    } else {
+        table::render(snap)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .context("writing to stdout")?;
+    out.flush().context("writing to stdout")?;
+    if collected.missing.is_empty() {
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "kimp: these feeds delivered nothing in time: {}",
+            collected.missing.join(", ")
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
+
+/// Bare `kimp` for now: collect and reprint the table every few seconds until Ctrl-C.
+async fn watch(
+    global: &GlobalArgs,
+    cfg: Config,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let demo = demo(global, &cfg);
+    let running = crate::app::start(cfg, demo, cancel.clone()).await?;
+    let clear = std::io::stdout().is_terminal();
+    let mut tick = tokio::time::interval(WATCH_INTERVAL);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            _ = tick.tick() => {
+                let snap = running.state.snapshots.borrow().clone();
+                let mut out = std::io::stdout().lock();
+                let prefix = if clear { "\x1b[H\x1b[2J" } else { "" };
+                if write!(out, "{prefix}{}", table::render(&snap)).and_then(|()| out.flush()).is_err() {
+                    break; // stdout closed (e.g. piped into head)
+                }
+            }
+        }
+    }
+    running.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_config(loaded: &Loaded, args: &ConfigArgs) -> ExitCode {
+    let text = if args.path {
+        let file = loaded.file.as_ref().map_or_else(
+            || "(none: built-in defaults)".to_string(),
+            |p| p.display().to_string(),
+        );
+        format!(
+            "config file: {file}\ndata dir:    {}\nlogs:        {}\n",
+            loaded.data_dir.display(),
+            loaded.data_dir.join("logs").display()
+        )
+    } else {
+        loaded.config.to_toml()
+    };
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(_) => ExitCode::FAILURE,
+    }
+}
+
+/// Ctrl-C and SIGTERM cancel everything; a second Ctrl-C is left to the default handler.
+fn spawn_signal_handler(cancel: CancellationToken) {
+    tokio::spawn(async move {
+        #[cfg(unix)]
+        {
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        tracing::warn!("cannot listen for SIGTERM: {e}");
+                        let _ = tokio::signal::ctrl_c().await;
+                        cancel.cancel();
+                        return;
+                    }
+                };
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        cancel.cancel();
+    });
+}

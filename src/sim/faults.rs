@@ -1,0 +1,499 @@
+//! Fault injection: the knobs that make the simulator misbehave the way real venues do.
+//!
+//! Knobs live in one `watch` channel so every open connection notices a change at once (drop now,
+//! go silent, resume) without polling. They are set in-process through [`Faults`] (the handle
+//! [`super::Simulator::faults`] returns) or over HTTP: `GET /sim/faults` returns
+//! [`FaultSettings`], `POST /sim/faults` applies a partial JSON patch, for example
+//! `{"upbit":{"silent":true},"fx":{"rest_status":503},"drop":["binance"],"rate_multiplier":2}`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::json;
+use tokio::sync::watch;
+use tokio_util::sync::CancellationToken;
+
+use super::Shared;
+use super::wire::truncate_half;
+
+/// A simulated venue, as fault knobs address it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SimVenue {
+    Upbit,
+    Binance,
+    Fx,
+}
+
+impl SimVenue {
+    fn index(self) -> usize {
+        match self {
+            SimVenue::Upbit => 0,
+            SimVenue::Binance => 1,
+            SimVenue::Fx => 2,
+        }
+    }
+}
+
+/// Knobs of one venue.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VenueFaults {
+    /// Keep sockets open but send nothing and answer nothing (no data, no pongs, no acks); REST
+    /// requests hang until this is cleared.
+    pub silent: bool,
+    /// Every Nth frame (and every Nth REST body) is garbage: truncated JSON, non-JSON text or, on
+    /// Upbit's binary frames, invalid UTF-8. 0 = off.
+    pub malformed_every: u32,
+    /// Delay before every REST reply.
+    pub rest_delay_ms: u64,
+    /// Answer every REST request with this HTTP status (e.g. 503) instead of data.
+    pub rest_status: Option<u16>,
+}
+
+/// Every knob; what `GET /sim/faults` returns.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultSettings {
+    pub upbit: VenueFaults,
+    pub binance: VenueFaults,
+    pub fx: VenueFaults,
+    /// Message rate multiplier (benchmarks): the model steps this many times per tick and Binance
+    /// pushes this many times per second. 1 = real rate.
+    pub rate_multiplier: f64,
+}
+
+impl Default for FaultSettings {
+    fn default() -> Self {
+        FaultSettings {
+            upbit: VenueFaults::default(),
+            binance: VenueFaults::default(),
+            fx: VenueFaults::default(),
+            rate_multiplier: 1.0,
+        }
+    }
+}
+
+impl FaultSettings {
+    /// The knobs of one venue.
+    #[must_use]
+    pub fn venue(&self, venue: SimVenue) -> &VenueFaults {
+        match venue {
+            SimVenue::Upbit => &self.upbit,
+            SimVenue::Binance => &self.binance,
+            SimVenue::Fx => &self.fx,
+        }
+    }
+
+    fn venue_mut(&mut self, venue: SimVenue) -> &mut VenueFaults {
+        match venue {
+            SimVenue::Upbit => &mut self.upbit,
+            SimVenue::Binance => &mut self.binance,
+            SimVenue::Fx => &mut self.fx,
+        }
+    }
+}
+
+/// Knobs plus one-shot actions, which connections detect as counters moving past what they saw.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FaultState {
+    pub settings: FaultSettings,
+    drops: [u64; 3],
+    shutdowns: u64,
+}
+
+/// Bounds of the rate multiplier: below it the market freezes, above it one tick does too much work.
+pub const RATE_MULTIPLIER_RANGE: (f64, f64) = (0.01, 1000.0);
+
+/// In-process handle to the fault knobs (cheap to clone; all clones control the same simulator).
+#[derive(Debug, Clone)]
+pub struct Faults {
+    tx: watch::Sender<FaultState>,
+    rest_replies: Arc<[AtomicU64; 3]>,
+}
+
+impl Default for Faults {
+    fn default() -> Self {
+        Faults {
+            tx: watch::Sender::new(FaultState::default()),
+            rest_replies: Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]),
+        }
+    }
+}
+
+impl Faults {
+    /// The current knobs.
+    #[must_use]
+    pub fn settings(&self) -> FaultSettings {
+        self.tx.borrow().settings.clone()
+    }
+
+    /// Closes every open WebSocket of `venue` now, abruptly (TCP closed, no close frame: 1006).
+    pub fn drop_connections(&self, venue: SimVenue) {
+        self.tx.send_modify(|s| s.drops[venue.index()] += 1);
+    }
+
+    /// Silent-while-connected on or off.
+    pub fn set_silent(&self, venue: SimVenue, silent: bool) {
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).silent = silent);
+    }
+
+    /// Every `every`th frame is garbage; 0 turns it off.
+    pub fn set_malformed_every(&self, venue: SimVenue, every: u32) {
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).malformed_every = every);
+    }
+
+    /// Delays every REST reply of `venue`.
+    pub fn set_rest_delay(&self, venue: SimVenue, delay: Duration) {
+        let ms = u64::try_from(delay.as_millis()).unwrap_or(u64::MAX);
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).rest_delay_ms = ms);
+    }
+
+    /// Answers every REST request of `venue` with this status; `None` restores normal replies.
+    pub fn set_rest_status(&self, venue: SimVenue, status: Option<u16>) {
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).rest_status = status);
+    }
+
+    /// Every open Binance stream gets `serverShutdown`, then a close.
+    pub fn binance_server_shutdown(&self) {
+        self.tx.send_modify(|s| s.shutdowns += 1);
+    }
+
+    /// Message rate multiplier, clamped to [`RATE_MULTIPLIER_RANGE`]; non-finite means 1.
+    pub fn set_rate_multiplier(&self, multiplier: f64) {
+        let m = if multiplier.is_finite() {
+            multiplier.clamp(RATE_MULTIPLIER_RANGE.0, RATE_MULTIPLIER_RANGE.1)
+        } else {
+            1.0
+        };
+        self.tx.send_modify(|s| s.settings.rate_multiplier = m);
+    }
+
+    /// The current message rate multiplier.
+    #[must_use]
+    pub fn rate_multiplier(&self) -> f64 {
+        self.tx.borrow().settings.rate_multiplier
+    }
+
+    /// Every knob back to normal (open connections resume).
+    pub fn reset(&self) {
+        self.tx
+            .send_modify(|s| s.settings = FaultSettings::default());
+    }
+
+    pub(crate) fn watch(&self, venue: SimVenue) -> FaultWatch {
+        let rx = self.tx.subscribe();
+        let (drops_seen, shutdowns_seen) = {
+            let s = rx.borrow();
+            (s.drops[venue.index()], s.shutdowns)
+        };
+        FaultWatch {
+            rx,
+            venue,
+            drops_seen,
+            shutdowns_seen,
+            frames: 0,
+        }
+    }
+
+    /// Applies the REST knobs of `venue`: hang while silent, delay, then maybe an error status.
+    pub(crate) async fn rest_gate(
+        &self,
+        venue: SimVenue,
+        cancel: &CancellationToken,
+    ) -> Result<(), StatusCode> {
+        let mut watch = self.watch(venue);
+        if !watch.wait_while_silent(cancel).await {
+            return Err(StatusCode::SERVICE_UNAVAILABLE);
+        }
+        let knobs = self.settings().venue(venue).clone();
+        if knobs.rest_delay_ms > 0 {
+            tokio::select! {
+                () = tokio::time::sleep(Duration::from_millis(knobs.rest_delay_ms)) => {}
+                () = cancel.cancelled() => return Err(StatusCode::SERVICE_UNAVAILABLE),
+            }
+        }
+        match knobs.rest_status.map(StatusCode::from_u16) {
+            Some(Ok(status)) => Err(status),
+            Some(Err(_)) => Err(StatusCode::SERVICE_UNAVAILABLE),
+            None => Ok(()),
+        }
+    }
+
+    /// A 200 JSON reply, garbled when the malformed knob says this one is due.
+    pub(crate) fn rest_body(&self, venue: SimVenue, body: String) -> Response {
+        let every = u64::from(self.settings().venue(venue).malformed_every);
+        let n = self.rest_replies[venue.index()].fetch_add(1, Ordering::Relaxed) + 1;
+        let body = if every > 0 && n.is_multiple_of(every) {
+            truncate_half(&body).to_owned()
+        } else {
+            body
+        };
+        (
+            [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+            body,
+        )
+            .into_response()
+    }
+}
+
+/// One connection's view of the knobs.
+pub(crate) struct FaultWatch {
+    rx: watch::Receiver<FaultState>,
+    venue: SimVenue,
+    drops_seen: u64,
+    shutdowns_seen: u64,
+    frames: u64,
+}
+
+impl FaultWatch {
+    /// Resolves when any knob changes (never, once the simulator is gone).
+    pub(crate) async fn changed(&mut self) {
+        if self.rx.changed().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    /// A drop of this venue's connections was requested since this connection opened.
+    pub(crate) fn dropped(&self) -> bool {
+        self.rx.borrow().drops[self.venue.index()] != self.drops_seen
+    }
+
+    /// A Binance `serverShutdown` was requested since the last call.
+    pub(crate) fn take_shutdown(&mut self) -> bool {
+        let now = self.rx.borrow().shutdowns;
+        let fired = now != self.shutdowns_seen;
+        self.shutdowns_seen = now;
+        fired
+    }
+
+    pub(crate) fn silent(&self) -> bool {
+        self.rx.borrow().settings.venue(self.venue).silent
+    }
+
+    /// Counts one outgoing data frame; `Some(k)` when it must be replaced by garbage kind `k`.
+    pub(crate) fn garble_next(&mut self) -> Option<u64> {
+        let every = u64::from(self.rx.borrow().settings.venue(self.venue).malformed_every);
+        self.frames += 1;
+        (every > 0 && self.frames.is_multiple_of(every)).then(|| self.frames / every)
+    }
+
+    /// Waits out a silent spell without touching the socket (reading would flush automatic
+    /// pongs). Returns `false` when the connection must end instead (dropped or shutting down).
+    pub(crate) async fn wait_while_silent(&mut self, cancel: &CancellationToken) -> bool {
+        loop {
+            if self.dropped() || cancel.is_cancelled() {
+                return false;
+            }
+            if !self.silent() {
+                return true;
+            }
+            tokio::select! {
+                () = self.changed() => {}
+                () = cancel.cancelled() => return false,
+            }
+        }
+    }
+}
+
+/// Garbage that replaces a text frame: valid UTF-8 (text frames must be), invalid JSON.
+pub(crate) fn garbage_text(frame: &str, kind: u64) -> String {
+    match kind % 2 {
+        0 => "<html><body><h1>502 Bad Gateway</h1></body></html>".to_owned(),
+        _ => truncate_half(frame).to_owned(),
+    }
+}
+
+/// Garbage that replaces a binary frame: also invalid UTF-8 every third time.
+pub(crate) fn garbage_binary(frame: &str, kind: u64) -> Vec<u8> {
+    match kind % 3 {
+        2 => vec![0xff, 0xfe, b'{', 0xc3, 0x28, b'}'],
+        k => garbage_text(frame, k).into_bytes(),
+    }
+}
+
+/// `{"error":{"code":..,"message":..}}`, the house error shape of kimp's own HTTP surfaces.
+pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
+    let body = json!({"error": {"code": code, "message": message}});
+    (status, Json(body)).into_response()
+}
+
+/// `GET /sim/faults`
+pub(crate) async fn get_faults(State(shared): State<Arc<Shared>>) -> Response {
+    Json(shared.faults.settings()).into_response()
+}
+
+/// `POST /sim/faults`: a partial patch; replies with the resulting knobs.
+pub(crate) async fn post_faults(State(shared): State<Arc<Shared>>, body: Bytes) -> Response {
+    match serde_json::from_slice::<FaultPatch>(&body)
+        .map_err(|e| e.to_string())
+        .and_then(|patch| patch.apply(&shared.faults))
+    {
+        Ok(()) => Json(shared.faults.settings()).into_response(),
+        Err(message) => json_error(StatusCode::BAD_REQUEST, "bad_request", &message),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct FaultPatch {
+    reset: bool,
+    upbit: Option<VenuePatch>,
+    binance: Option<VenuePatch>,
+    fx: Option<VenuePatch>,
+    rate_multiplier: Option<f64>,
+    drop: Vec<SimVenue>,
+    binance_server_shutdown: bool,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct VenuePatch {
+    silent: Option<bool>,
+    malformed_every: Option<u32>,
+    rest_delay_ms: Option<u64>,
+    rest_status: StatusPatch,
+}
+
+/// `rest_status` in a patch: absent = unchanged, `null` = off, a number = that status.
+#[derive(Debug, Default, Clone, Copy)]
+enum StatusPatch {
+    #[default]
+    Unchanged,
+    Set(Option<u16>),
+}
+
+impl<'de> Deserialize<'de> for StatusPatch {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Option::<u16>::deserialize(d).map(StatusPatch::Set)
+    }
+}
+
+impl FaultPatch {
+    /// Validates everything first so a bad patch changes nothing.
+    fn apply(self, faults: &Faults) -> Result<(), String> {
+        if let Some(m) = self.rate_multiplier {
+            let (lo, hi) = RATE_MULTIPLIER_RANGE;
+            if !(lo..=hi).contains(&m) {
+                return Err(format!(
+                    "rate_multiplier must be within {lo}..={hi}, got {m}"
+                ));
+            }
+        }
+        let venues = [
+            (SimVenue::Upbit, self.upbit),
+            (SimVenue::Binance, self.binance),
+            (SimVenue::Fx, self.fx),
+        ];
+        for (venue, patch) in &venues {
+            if let Some(StatusPatch::Set(Some(status))) = patch.as_ref().map(|p| p.rest_status)
+                && !(400..=599).contains(&status)
+            {
+                return Err(format!(
+                    "{venue:?}.rest_status must be an HTTP error status (400-599), got {status}"
+                ));
+            }
+        }
+        if self.reset {
+            faults.reset();
+        }
+        for (venue, patch) in venues {
+            let Some(p) = patch else { continue };
+            faults.tx.send_modify(|s| {
+                let v = s.settings.venue_mut(venue);
+                v.silent = p.silent.unwrap_or(v.silent);
+                v.malformed_every = p.malformed_every.unwrap_or(v.malformed_every);
+                v.rest_delay_ms = p.rest_delay_ms.unwrap_or(v.rest_delay_ms);
+                if let StatusPatch::Set(status) = p.rest_status {
+                    v.rest_status = status;
+                }
+            });
+        }
+        if let Some(m) = self.rate_multiplier {
+            faults.set_rate_multiplier(m);
+        }
+        for venue in self.drop {
+            faults.drop_connections(venue);
+        }
+        if self.binance_server_shutdown {
+            faults.binance_server_shutdown();
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patch_merges_and_validates() {
+        let faults = Faults::default();
+        let patch: FaultPatch = serde_json::from_str(
+            r#"{"upbit":{"silent":true,"rest_status":503},"rate_multiplier":2.5,"drop":["fx"]}"#,
+        )
+        .unwrap();
+        patch.apply(&faults).unwrap();
+        let s = faults.settings();
+        assert!(s.upbit.silent);
+        assert_eq!(s.upbit.rest_status, Some(503));
+        assert!((s.rate_multiplier - 2.5).abs() < f64::EPSILON);
+
+        let clear: FaultPatch = serde_json::from_str(r#"{"upbit":{"rest_status":null}}"#).unwrap();
+        clear.apply(&faults).unwrap();
+        let s = faults.settings();
+        assert_eq!(s.upbit.rest_status, None);
+        assert!(s.upbit.silent, "absent fields stay as they were");
+
+        for bad in [
+            r#"{"rate_multiplier":0}"#,
+            r#"{"upbit":{"rest_status":200}}"#,
+            r#"{"nope":1}"#,
+            r#"{"drop":["kraken"]}"#,
+        ] {
+            let result = serde_json::from_str::<FaultPatch>(bad)
+                .map_err(|e| e.to_string())
+                .and_then(|p| p.apply(&faults));
+            assert!(result.is_err(), "{bad} must be rejected");
+        }
+        assert!(
+            faults.settings().upbit.silent,
+            "a rejected patch changes nothing"
+        );
+    }
+
+    #[test]
+    fn watch_sees_drops_and_garbles_every_nth() {
+        let faults = Faults::default();
+        let mut w = faults.watch(SimVenue::Binance);
+        assert!(!w.dropped());
+        faults.drop_connections(SimVenue::Upbit);
+        assert!(!w.dropped(), "another venue's drop");
+        faults.drop_connections(SimVenue::Binance);
+        assert!(w.dropped());
+        faults.set_malformed_every(SimVenue::Binance, 3);
+        let garbled: Vec<bool> = (0..6).map(|_| w.garble_next().is_some()).collect();
+        assert_eq!(garbled, [false, false, true, false, false, true]);
+        assert!(faults.watch(SimVenue::Binance).take_shutdown().eq(&false));
+    }
+
+    #[test]
+    fn garbage_is_never_valid_json() {
+        let frame = r#"{"e":"1dTicker","s":"BTCUSDT","c":"101234.50000000"}"#;
+        for kind in 0..6 {
+            let text = garbage_text(frame, kind);
+            assert!(serde_json::from_str::<serde_json::Value>(&text).is_err());
+            let bin = garbage_binary(frame, kind);
+            assert!(serde_json::from_slice::<serde_json::Value>(&bin).is_err());
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! The immutable snapshot every consumer reads: exactly the SPEC §6.0 `GET /api/coins/latest`
+//! document (which `kimp snapshot --json` prints), built by the state task and shared as an `Arc`.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::model::{Currency, FeedState, FxSource, Millis, Venue};
+use crate::state::health::Gap;
+
+/// The §6.0 document.
+#[derive(Debug, Clone, Serialize)]
+pub struct Snapshot {
+    /// ISO-8601 UTC with milliseconds.
+    pub timestamp: String,
+    pub pair: Pair,
+    /// USD/KRW bank rate (KRW per USD), `null` when no fresh value.
+    pub exchange_rate: Option<f64>,
+    /// KRW per USDT on the domestic venue of the pair.
+    pub usdt_krw_rate: Option<f64>,
+    pub tether_premium_percent: Option<f64>,
+    pub fx: Option<FxInfo>,
+    /// Filled by the fear & greed poller (a later module); `null` until then.
+    pub fear_greed: Option<FearGreed>,
+    pub coins: Vec<CoinRow>,
+    /// Filled by the liquidation service (a later module); `null` until then.
+    pub liquidations: Option<serde_json::Value>,
+    pub feeds: Vec<FeedRow>,
+    /// When the snapshot was taken (epoch ms).
+    #[serde(skip)]
+    pub taken_ms: Millis,
+}
+
+/// The venue pair of the premium columns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Pair {
+    pub domestic: Venue,
+    pub global: Venue,
+}
+
+/// Where the bank rate came from and how old it is.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct FxInfo {
+    pub source: FxSource,
+    pub age_ms: Millis,
+    pub stale: bool,
+}
+
+/// Fear & greed index (alternative.me).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FearGreed {
+    pub value: u8,
+    pub class: String,
+    pub previous: Option<u8>,
+    pub updated_ms: Millis,
+}
+
+/// One coin row.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CoinRow {
+    pub symbol: String,
+    pub name_ko: Option<String>,
+    pub name_en: Option<String>,
+    /// Every venue that quotes the coin, not only the selected pair.
+    pub prices: BTreeMap<Venue, VenuePrice>,
+    pub global_price_krw: Option<f64>,
+    pub premium_percent: Option<f64>,
+    pub premium_usdt_percent: Option<f64>,
+    /// A leg or rate the premium needs is missing or too old: the premiums are `null`.
+    pub stale: bool,
+    /// Venue flags (`warning`, `caution:GLOBAL_PRICE_DIFFERENCES`) and kimp's own
+    /// (`no_global_market`, `ticker_clash`, `suspect:premium_bound`).
+    pub flags: Vec<String>,
+}
+
+/// One venue's quote of a coin. Global prices are per unit of the coin (aliases applied).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VenuePrice {
+    pub price: f64,
+    pub currency: Currency,
+    pub change_percent: Option<f64>,
+    pub volume: Option<f64>,
+    pub age_ms: Millis,
+    pub stale: bool,
+}
+
+/// One stream's health, as in the §6.0 `feeds` array.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FeedRow {
+    pub feed: &'static str,
+    pub state: FeedState,
+    /// Age of the last message, `null` if none yet.
+    pub age_ms: Option<Millis>,
+    pub messages: u64,
+    pub parse_errors: u64,
+    pub reconnects: u64,
+    /// Total outage time so far.
+    pub gap_ms: Millis,
+    /// The most recent outages (newest last).
+    pub gaps: Vec<Gap>,
+    pub detail: Option<String>,
+    pub last_error: Option<String>,
+}
+
+impl Snapshot {
+    /// The row of a coin, if listed.
+    #[must_use]
+    pub fn coin(&self, symbol: &str) -> Option<&CoinRow> {
+        self.coins.iter().find(|c| c.symbol == symbol)
+    }
+
+    /// The health row of a feed.
+    #[must_use]
+    pub fn feed(&self, feed: &str) -> Option<&FeedRow> {
+        self.feeds.iter().find(|f| f.feed == feed)
+    }
+}
+
+/// Formats epoch ms as `2026-11-24T03:59:00.123Z`.
+#[must_use]
+pub fn iso8601(ms: Millis) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(format).ok())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn iso8601_has_milliseconds_and_z() {
+        assert_eq!(
+            super::iso8601(1_790_640_000_123),
+            "2026-09-29T00:00:00.123Z"
+        );
+    }
+}

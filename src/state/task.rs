@@ -1,0 +1,146 @@
+//! The single writer: receives every [`FeedMsg`] over one bounded channel, applies it to the
+//! [`MarketState`], and on each publish tick (if anything changed, and at least once a second so
+//! freshness can expire) publishes an `Arc<Snapshot>` on a watch channel plus a [`Change`] on a
+//! broadcast stream.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{broadcast, mpsc, watch};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use super::MarketState;
+use super::snapshot::{Pair, Snapshot};
+use crate::clock::now_ms;
+use crate::feed::FeedMsg;
+
+/// Capacity of the collectors → state channel: a few seconds of the busiest venue.
+pub const FEED_CHANNEL: usize = 8192;
+/// Freshness is time-based: publish at least this often even when nothing arrived.
+const MAX_QUIET: Duration = Duration::from_secs(1);
+
+/// What changed between two published snapshots.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Publication number, +1 per snapshot.
+    pub seq: u64,
+    /// Coins whose rows received new data.
+    pub coins: Vec<String>,
+}
+
+/// Requests to the state task that are not feed data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StateCommand {
+    SetPair(Pair),
+}
+
+/// The other end of the state task.
+#[derive(Debug, Clone)]
+pub struct StateHandle {
+    /// Where collectors send.
+    pub feed_tx: mpsc::Sender<FeedMsg>,
+    pub commands: mpsc::Sender<StateCommand>,
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    pub changes: broadcast::Sender<Arc<Change>>,
+}
+
+/// Starts the state task. It ends when `cancel` fires (after a last publish) or every sender is gone.
+#[must_use]
+pub fn spawn(
+    state: MarketState,
+    publish_interval: Duration,
+    cancel: CancellationToken,
+) -> (StateHandle, JoinHandle<MarketState>) {
+    let (feed_tx, feed_rx) = mpsc::channel(FEED_CHANNEL);
+    let (cmd_tx, cmd_rx) = mpsc::channel(16);
+    let (snap_tx, snapshots) = watch::channel(Arc::new(state.snapshot(now_ms())));
+    let (changes, _) = broadcast::channel(64);
+    let task = Writer {
+        state,
+        snap_tx,
+        changes: changes.clone(),
+        pending: BTreeSet::new(),
+        dirty: false,
+        seq: 0,
+    };
+    let join = tokio::spawn(task.run(feed_rx, cmd_rx, publish_interval, cancel));
+    let handle = StateHandle {
+        feed_tx,
+        commands: cmd_tx,
+        snapshots,
+        changes,
+    };
+    (handle, join)
+}
+
+struct Writer {
+    state: MarketState,
+    snap_tx: watch::Sender<Arc<Snapshot>>,
+    changes: broadcast::Sender<Arc<Change>>,
+    pending: BTreeSet<String>,
+    dirty: bool,
+    seq: u64,
+}
+
+impl Writer {
+    async fn run(
+        mut self,
+        mut feed_rx: mpsc::Receiver<FeedMsg>,
+        mut cmd_rx: mpsc::Receiver<StateCommand>,
+        publish_interval: Duration,
+        cancel: CancellationToken,
+    ) -> MarketState {
+        let mut tick = tokio::time::interval(publish_interval);
+        tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_publish = Instant::now();
+        loop {
+            tokio::select! {
+                () = cancel.cancelled() => break,
+                msg = feed_rx.recv() => match msg {
+                    Some(msg) => self.apply(msg),
+                    None => break,
+                },
+                Some(cmd) = cmd_rx.recv() => match cmd {
+                    StateCommand::SetPair(pair) => {
+                        self.state.set_pair(pair);
+                        self.dirty = true;
+                    }
+                },
+                _ = tick.tick() => {
+                    if self.dirty || last_publish.elapsed() >= MAX_QUIET {
+                        self.publish();
+                        last_publish = Instant::now();
+                    }
+                }
+            }
+        }
+        // Drain what is already queued so a final snapshot reflects it.
+        while let Ok(msg) = feed_rx.try_recv() {
+            self.apply(msg);
+        }
+        self.publish();
+        self.state
+    }
+
+    fn apply(&mut self, msg: FeedMsg) {
+        let changed = self.state.apply(msg, now_ms());
+        self.pending.extend(changed);
+        self.dirty = true;
+    }
+
+    fn publish(&mut self) {
+        self.seq += 1;
+        let snap = Arc::new(self.state.snapshot(now_ms()));
+        self.snap_tx.send_replace(snap);
+        let change = Change {
+            seq: self.seq,
+            coins: std::mem::take(&mut self.pending).into_iter().collect(),
+        };
+        // No receivers is fine: the change stream is for whoever listens.
+        let _ = self.changes.send(Arc::new(change));
+        self.dirty = false;
+    }
+}

@@ -1,0 +1,259 @@
+//! The command line: shape, global flags anywhere, value checks, conflicts, and `--help` text.
+//!
+//! Env var handling is tested in `tests/config.rs` (in a child process, since env vars are
+//! process-global); these tests only pass arguments.
+
+use clap::error::ErrorKind;
+use clap::{CommandFactory, Parser};
+use kimp::cli::{Cli, Command};
+
+fn parse(args: &[&str]) -> Cli {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => panic!("{args:?} should parse: {e}"),
+    }
+}
+
+fn reject(args: &[&str]) -> clap::Error {
+    match Cli::try_parse_from(args) {
+        Ok(cli) => panic!("{args:?} should be rejected, parsed as {cli:?}"),
+        Err(e) => e,
+    }
+}
+
+/// What the user sees for `args`: help, version or an error.
+fn rendered(args: &[&str]) -> String {
+    reject(args).render().to_string()
+}
+
+#[test]
+fn clap_definition_is_consistent() {
+    Cli::command().debug_assert();
+}
+
+#[test]
+fn no_arguments_is_the_dashboard_with_defaults() {
+    let cli = parse(&["kimp"]);
+    assert!(cli.command.is_none());
+    let g = cli.global;
+    assert!(!g.demo);
+    assert_eq!(g.seed, None);
+    assert_eq!(g.config, None);
+    assert_eq!(g.data_dir, None);
+    assert_eq!(g.domestic, None);
+    assert_eq!(g.overseas, None);
+    assert_eq!(g.log_level, None);
+    assert_eq!(g.verbose, 0);
+}
+
+#[test]
+fn every_global_flag_parses() {
+    let cli = parse(&[
+        "kimp",
+        "--demo",
+        "--seed",
+        "42",
+        "--config",
+        "/tmp/k.toml",
+        "--data-dir",
+        "/tmp/kd",
+        "--domestic",
+        "upbit",
+        "--overseas",
+        "binance",
+        "--log-level",
+        "kimp=debug,warn",
+    ]);
+    let g = cli.global;
+    assert!(g.demo);
+    assert_eq!(g.seed, Some(42));
+    assert_eq!(
+        g.config.as_deref(),
+        Some(std::path::Path::new("/tmp/k.toml"))
+    );
+    assert_eq!(g.data_dir.as_deref(), Some(std::path::Path::new("/tmp/kd")));
+    assert_eq!(g.domestic.as_deref(), Some("upbit"));
+    assert_eq!(g.overseas.as_deref(), Some("binance"));
+    assert_eq!(g.log_level.as_deref(), Some("kimp=debug,warn"));
+}
+
+#[test]
+fn global_flags_work_after_the_subcommand() {
+    let cli = parse(&["kimp", "snapshot", "--demo", "--json", "--seed", "3", "-vv"]);
+    let Some(Command::Snapshot(args)) = cli.command else {
+        panic!("expected snapshot, got {:?}", cli.command);
+    };
+    assert!(args.json);
+    assert_eq!(args.wait, None);
+    assert!(cli.global.demo);
+    assert_eq!(cli.global.seed, Some(3));
+    assert_eq!(cli.global.verbose, 2);
+}
+
+#[test]
+fn snapshot_wait_takes_positive_seconds() {
+    let cli = parse(&["kimp", "snapshot", "--wait", "10"]);
+    let Some(Command::Snapshot(args)) = cli.command else {
+        panic!("expected snapshot, got {:?}", cli.command);
+    };
+    assert!(!args.json);
+    assert_eq!(args.wait, Some(10));
+    assert_eq!(
+        reject(&["kimp", "snapshot", "--wait", "0"]).kind(),
+        ErrorKind::ValueValidation
+    );
+    assert_eq!(
+        reject(&["kimp", "snapshot", "--wait", "soon"]).kind(),
+        ErrorKind::ValueValidation
+    );
+}
+
+#[test]
+fn simulate_takes_a_bind_address() {
+    let cli = parse(&["kimp", "simulate", "--bind", "127.0.0.1:0"]);
+    let Some(Command::Simulate(args)) = cli.command else {
+        panic!("expected simulate, got {:?}", cli.command);
+    };
+    assert_eq!(args.bind.as_deref(), Some("127.0.0.1:0"));
+    let cli = parse(&["kimp", "simulate"]);
+    let Some(Command::Simulate(args)) = cli.command else {
+        panic!("expected simulate, got {:?}", cli.command);
+    };
+    assert_eq!(args.bind, None);
+    let err = reject(&["kimp", "simulate", "--bind", "localhost"]);
+    assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    assert!(err.to_string().contains("expected host:port"), "{err}");
+}
+
+#[test]
+fn config_print_and_path_parse_and_conflict() {
+    for (flag, print, path) in [("--print", true, false), ("--path", false, true)] {
+        let cli = parse(&["kimp", "config", flag]);
+        let Some(Command::Config(args)) = cli.command else {
+            panic!("expected config, got {:?}", cli.command);
+        };
+        assert_eq!((args.print, args.path), (print, path), "{flag}");
+    }
+    let cli = parse(&["kimp", "config"]);
+    let Some(Command::Config(args)) = cli.command else {
+        panic!("expected config, got {:?}", cli.command);
+    };
+    assert!(!args.print && !args.path);
+    let err = reject(&["kimp", "config", "--print", "--path"]);
+    assert_eq!(err.kind(), ErrorKind::ArgumentConflict);
+}
+
+#[test]
+fn venues_are_restricted_to_implemented_ones() {
+    let err = reject(&["kimp", "--domestic", "nasdaq"]);
+    assert_eq!(err.kind(), ErrorKind::InvalidValue);
+    let text = err.to_string();
+    assert!(
+        text.contains("nasdaq") && text.contains("possible values: upbit"),
+        "{text}"
+    );
+    // Known to the model but not implemented yet: rejected as well.
+    assert_eq!(
+        reject(&["kimp", "--domestic", "bithumb"]).kind(),
+        ErrorKind::InvalidValue
+    );
+    assert_eq!(
+        reject(&["kimp", "--overseas", "okx"]).kind(),
+        ErrorKind::InvalidValue
+    );
+    assert_eq!(
+        reject(&["kimp", "--overseas", "upbit"]).kind(),
+        ErrorKind::InvalidValue
+    );
+    insta::assert_snapshot!(
+        "error_bad_domestic",
+        rendered(&["kimp", "--domestic", "nasdaq"])
+    );
+}
+
+#[test]
+fn log_level_and_verbosity() {
+    let cli = parse(&["kimp", "-v", "--log-level", "warn"]);
+    assert_eq!(cli.global.verbose, 1);
+    assert_eq!(cli.global.log_level.as_deref(), Some("warn"));
+    assert_eq!(parse(&["kimp", "--verbose", "-vv"]).global.verbose, 3);
+    let err = reject(&["kimp", "--log-level", "kimp=loud"]);
+    assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    assert!(
+        err.to_string().contains("invalid log level `kimp=loud`"),
+        "{err}"
+    );
+    assert_eq!(
+        reject(&["kimp", "--log-level", ""]).kind(),
+        ErrorKind::ValueValidation
+    );
+}
+
+#[test]
+fn bad_numbers_and_unknown_things_are_rejected() {
+    assert_eq!(
+        reject(&["kimp", "--seed", "abc"]).kind(),
+        ErrorKind::ValueValidation
+    );
+    reject(&["kimp", "--seed", "-1"]);
+    reject(&["kimp", "--seed", "18446744073709551616"]);
+    assert_eq!(
+        reject(&["kimp", "--serve"]).kind(),
+        ErrorKind::UnknownArgument
+    );
+    assert_eq!(
+        reject(&["kimp", "doctor"]).kind(),
+        ErrorKind::InvalidSubcommand
+    );
+    assert_eq!(
+        reject(&["kimp", "snapshot", "--bind", "127.0.0.1:1"]).kind(),
+        ErrorKind::UnknownArgument
+    );
+}
+
+#[test]
+fn every_option_has_a_kimp_env_var() {
+    let command = Cli::command();
+    let mut checked = 0;
+    for arg in command.get_arguments() {
+        let id = arg.get_id().as_str();
+        if matches!(id, "verbose" | "help" | "version") {
+            continue;
+        }
+        let env = arg.get_env().map(|e| e.to_string_lossy().into_owned());
+        let expected = format!("KIMP_{}", id.to_uppercase());
+        assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
+        checked += 1;
+    }
+    assert_eq!(checked, 7, "global options with an env var");
+    let simulate = command
+        .find_subcommand("simulate")
+        .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))
+        .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+    assert_eq!(simulate.as_deref(), Some("KIMP_SIM_BIND"));
+}
+
+#[test]
+fn version_is_the_crate_version() {
+    let err = reject(&["kimp", "--version"]);
+    assert_eq!(err.kind(), ErrorKind::DisplayVersion);
+    assert_eq!(
+        err.to_string().trim(),
+        format!("kimp {}", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn help_texts() {
+    for (name, args) in [
+        ("help_long", &["kimp", "--help"][..]),
+        ("help_short", &["kimp", "-h"]),
+        ("help_snapshot", &["kimp", "snapshot", "--help"]),
+        ("help_simulate", &["kimp", "simulate", "--help"]),
+        ("help_config", &["kimp", "config", "--help"]),
+    ] {
+        let err = reject(args);
+        assert_eq!(err.kind(), ErrorKind::DisplayHelp, "{args:?}");
+        insta::assert_snapshot!(name, rendered(args));
+    }
+}
