@@ -16,8 +16,10 @@
 //! feed at it with [`Simulator::configure`], so the demo runs exactly the production collectors.
 
 mod binance;
+mod binance_wire;
 mod clock;
 pub mod coins;
+mod control;
 mod driver;
 pub mod faults;
 mod fx;
@@ -322,7 +324,7 @@ fn router(shared: Arc<Shared>) -> Router {
         )
         .route(
             "/sim/faults",
-            get(faults::get_faults).post(faults::post_faults),
+            get(control::get_faults).post(control::post_faults),
         )
         .route("/sim/stats", get(get_stats))
         .fallback(not_found)
@@ -334,5 +336,5 @@ async fn get_stats(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 async fn not_found() -> Response {
-    faults::json_error(StatusCode::NOT_FOUND, "not_found", "no such simulator path")
+    control::json_error(StatusCode::NOT_FOUND, "not_found", "no such simulator path")
 }

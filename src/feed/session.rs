@@ -107,13 +107,21 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
     let mut backoff = Backoff::new(StdRng::from_os_rng()).with_limits(initial, max, healthy);
     let mut url_idx = 0usize;
     let mut failures = 0u32;
-    let mut state = FeedState::Connecting;
     loop {
         if !wait_for_subscriptions(&mut spec, &cancel).await {
             return;
         }
         let url = spec.urls.get(url_idx).cloned().unwrap_or_default();
-        if !status(&tx, spec.feed, state, Some(format!("connecting to {url}"))).await {
+        // A feed that is down stays reported down while it keeps retrying.
+        if failures < DOWN_AFTER
+            && !status(
+                &tx,
+                spec.feed,
+                FeedState::Connecting,
+                Some(format!("connecting to {url}")),
+            )
+            .await
+        {
             return;
         }
         let outcome = connect_and_drive(&mut spec, &url, url_idx > 0, &tx, &cancel).await;
@@ -141,7 +149,7 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
             url_idx = (url_idx + 1) % spec.urls.len();
             warn!(feed = spec.feed, url = %spec.urls.get(url_idx).map_or("", String::as_str), "switching URL");
         }
-        state = if failures >= DOWN_AFTER {
+        let state = if failures >= DOWN_AFTER {
             FeedState::Down
         } else {
             FeedState::Reconnecting
@@ -154,9 +162,6 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
         tokio::select! {
             () = cancel.cancelled() => return,
             () = tokio::time::sleep(delay) => {}
-        }
-        if state == FeedState::Down {
-            state = FeedState::Reconnecting;
         }
     }
 }

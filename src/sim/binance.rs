@@ -22,8 +22,6 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::clock::now_ms;
 use super::driver::BinancePush;
 use super::faults::{FaultWatch, SimVenue, garbage_text};
-use super::ticker::BinanceSymbol;
-use super::wire::{JsonObject, round_decimals};
 use super::{OpenGuard, Shared, Stats};
 
 /// The primary all-market stream (rolling 1-day window).
@@ -31,6 +29,8 @@ pub(crate) const TICKER_1D: &str = "!ticker_1d@arr";
 /// The fallback all-market stream.
 pub(crate) const MINI_TICKER: &str = "!miniTicker@arr";
 const MAX_MESSAGE_BYTES: usize = 64 * 1024;
+/// Binance's limit of streams per connection.
+const MAX_STREAMS: usize = 1024;
 /// No pong for this many ping intervals ⇒ disconnect (20 s pings, 1 min limit on the real venue).
 const PONG_GRACE_INTERVALS: u32 = 3;
 
@@ -238,11 +238,16 @@ fn handle_request(text: &str, subs: &mut Subscriptions) -> String {
             let Some(names) = names() else {
                 return error(2, "Invalid request: stream name must be a string");
             };
+            let mut streams = subs.streams.clone();
             for n in names {
-                if !subs.streams.contains(&n) {
-                    subs.streams.push(n);
+                if !streams.contains(&n) {
+                    streams.push(n);
                 }
             }
+            if streams.len() > MAX_STREAMS {
+                return error(2, "Invalid request: too many parameters");
+            }
+            subs.streams = streams;
             Value::Null
         }
         Some("UNSUBSCRIBE") => {
@@ -278,92 +283,6 @@ fn handle_request(text: &str, subs: &mut Subscriptions) -> String {
     };
     // Binance puts `result` before `id`; serde_json would sort the keys.
     format!("{{\"result\":{result},\"id\":{id}}}")
-}
-
-fn price(value: f64) -> String {
-    format!("{:.8}", round_decimals(value, 8))
-}
-
-/// Start of the rolling window: 24 h before `event_ms`, snapped down to the minute.
-fn window_open(event_ms: u64) -> u64 {
-    let start = event_ms.saturating_sub(86_400_000);
-    start - start % 60_000
-}
-
-fn ms(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
-}
-
-/// The `!ticker_1d@arr` data array for the changed `indexes` (`e`=`1dTicker`).
-pub(crate) fn ticker_1d_array(
-    symbols: &[BinanceSymbol],
-    indexes: &[usize],
-    event_ms: u64,
-) -> String {
-    let items: Vec<String> = indexes
-        .iter()
-        .filter_map(|&i| symbols.get(i))
-        .map(|s| {
-            let t = &s.t;
-            let open = round_decimals(t.open, s.decimals);
-            let change = t.last - open;
-            let percent = if open > 0.0 {
-                round_decimals(change / open * 100.0, 3)
-            } else {
-                0.0
-            };
-            // `-0.000` is not something Binance prints.
-            let percent = if percent == 0.0 { 0.0 } else { percent };
-            let weighted = if t.base_volume > 0.0 {
-                t.quote_volume / t.base_volume
-            } else {
-                t.last
-            };
-            let mut o = JsonObject::with_capacity(384);
-            o.str("e", "1dTicker")
-                .int("E", ms(event_ms))
-                .str("s", &s.symbol)
-                .str("p", &price(change))
-                .str("P", &format!("{percent:.3}"))
-                .str("o", &price(open))
-                .str("h", &price(t.high))
-                .str("l", &price(t.low))
-                .str("c", &price(t.last))
-                .str("w", &price(weighted))
-                .str("v", &price(t.base_volume))
-                .str("q", &price(t.quote_volume))
-                .int("O", ms(window_open(event_ms)))
-                .int("C", ms(event_ms.saturating_sub(1)))
-                .int("F", ms(t.first_id))
-                .int("L", ms(t.last_id))
-                .int("n", ms(t.last_id - t.first_id + 1));
-            o.finish()
-        })
-        .collect();
-    format!("[{}]", items.join(","))
-}
-
-/// The `!miniTicker@arr` data array for the changed `indexes` (`e`=`24hrMiniTicker`).
-pub(crate) fn mini_array(symbols: &[BinanceSymbol], indexes: &[usize], event_ms: u64) -> String {
-    let items: Vec<String> = indexes
-        .iter()
-        .filter_map(|&i| symbols.get(i))
-        .map(|s| {
-            let t = &s.t;
-            let mut o = JsonObject::with_capacity(256);
-            o.str("e", "24hrMiniTicker")
-                .int("E", ms(event_ms))
-                .str("s", &s.symbol)
-                .str("c", &price(t.last))
-                .str("o", &price(round_decimals(t.open, s.decimals)))
-                .str("h", &price(t.high))
-                .str("l", &price(t.low))
-                .str("v", &price(t.base_volume))
-                .str("q", &price(t.quote_volume));
-            o.finish()
-        })
-        .collect();
-    format!("[{}]", items.join(","))
 }
 
 #[cfg(test)]
@@ -430,10 +349,5 @@ mod tests {
             assert!(reply["msg"].as_str().is_some_and(|m| !m.is_empty()));
         }
         assert_eq!(s.streams, [TICKER_1D], "errors change nothing");
-    }
-
-    #[test]
-    fn window_open_snaps_to_the_minute() {
-        assert_eq!(window_open(1_795_000_123_456), 1_794_913_680_000);
     }
 }

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use super::Shared;
-use super::binance::{mini_array, ticker_1d_array};
+use super::binance_wire::{mini_array, ticker_1d_array};
 use super::clock::now_ms;
 use super::upbit_wire::{Format, ticker_frame};
 
