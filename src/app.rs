@@ -183,6 +183,7 @@ fn upbit_session(cfg: &Config, codes: watch::Receiver<Vec<String>>) -> SessionSp
             frames: upbit_frames,
         }),
         connect_timeout: CONNECT_TIMEOUT,
+        live: None,
         backoff: default_backoff(),
     }
 }
@@ -201,6 +202,7 @@ fn binance_session(cfg: &Config) -> SessionSpec {
         lifetime: Some(Duration::from_secs(cfg.binance.lifetime_secs)),
         subscriptions: None,
         connect_timeout: CONNECT_TIMEOUT,
+        live: None,
         backoff: default_backoff(),
     }
 }

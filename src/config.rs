@@ -28,7 +28,11 @@ pub struct Config {
     pub symbols: SymbolsConfig,
     pub fx: FxConfig,
     pub upbit: UpbitConfig,
+    pub bithumb: BithumbConfig,
     pub binance: BinanceConfig,
+    pub bybit: BybitConfig,
+    pub okx: OkxConfig,
+    pub fear_greed: FearGreedConfig,
     pub simulator: SimulatorConfig,
 }
 
@@ -41,7 +45,11 @@ impl Default for Config {
             symbols: SymbolsConfig::default(),
             fx: FxConfig::default(),
             upbit: UpbitConfig::default(),
+            bithumb: BithumbConfig::default(),
             binance: BinanceConfig::default(),
+            bybit: BybitConfig::default(),
+            okx: OkxConfig::default(),
+            fear_greed: FearGreedConfig::default(),
             simulator: SimulatorConfig::default(),
         }
     }
@@ -218,6 +226,116 @@ impl Default for BinanceConfig {
             fallback_ws_url: "wss://stream.binance.com:9443/stream?streams=!miniTicker@arr".into(),
             idle_timeout_secs: 30,
             lifetime_secs: 23 * 3_600,
+        }
+    }
+}
+
+/// `[bithumb]`: the Upbit-compatible v1 WebSocket, with the legacy `ALL_KRW` REST ticker as the
+/// automatic fallback while the WebSocket is down.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BithumbConfig {
+    pub enabled: bool,
+    pub ws_url: String,
+    /// REST base: `{rest_url}/v1/market/all?isDetails=true`, `{rest_url}/v1/market/virtual_asset_warning`,
+    /// `{rest_url}/public/ticker/ALL_KRW`.
+    pub rest_url: String,
+    /// Keep-alive: Bithumb closes idle sockets at ~60 s.
+    pub ping_interval_secs: u64,
+    /// No frame for this long = stale, reconnect.
+    pub idle_timeout_secs: u64,
+    pub market_refresh_secs: u64,
+    /// `ALL_KRW` poll interval while the WebSocket is not live.
+    pub fallback_poll_secs: u64,
+}
+
+impl Default for BithumbConfig {
+    fn default() -> Self {
+        BithumbConfig {
+            enabled: true,
+            ws_url: "wss://ws-api.bithumb.com/websocket/v1".into(),
+            rest_url: "https://api.bithumb.com".into(),
+            ping_interval_secs: 20,
+            idle_timeout_secs: 30,
+            market_refresh_secs: 600,
+            fallback_poll_secs: 3,
+        }
+    }
+}
+
+/// `[bybit]` (spot tickers)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct BybitConfig {
+    pub enabled: bool,
+    pub ws_url: String,
+    /// REST base: `{rest_url}/v5/market/tickers?category=spot` (fallback and symbol list).
+    pub rest_url: String,
+    /// `{"op":"ping"}` interval (Bybit cuts after ~10 min without ping or data).
+    pub ping_interval_secs: u64,
+    pub idle_timeout_secs: u64,
+    /// REST tickers poll interval while the WebSocket is not live.
+    pub fallback_poll_secs: u64,
+    /// How often the spot symbol list is refreshed.
+    pub symbols_refresh_secs: u64,
+}
+
+impl Default for BybitConfig {
+    fn default() -> Self {
+        BybitConfig {
+            enabled: true,
+            ws_url: "wss://stream.bybit.com/v5/public/spot".into(),
+            rest_url: "https://api.bybit.com".into(),
+            ping_interval_secs: 20,
+            idle_timeout_secs: 30,
+            fallback_poll_secs: 5,
+            symbols_refresh_secs: 3_600,
+        }
+    }
+}
+
+/// `[okx]` (spot tickers)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OkxConfig {
+    pub enabled: bool,
+    pub ws_url: String,
+    /// REST base: `{rest_url}/api/v5/public/instruments?instType=SPOT` (symbol list).
+    pub rest_url: String,
+    /// Text `ping` when the socket has been silent this long (OKX cuts at 30 s).
+    pub ping_interval_secs: u64,
+    pub idle_timeout_secs: u64,
+    pub symbols_refresh_secs: u64,
+}
+
+impl Default for OkxConfig {
+    fn default() -> Self {
+        OkxConfig {
+            enabled: true,
+            ws_url: "wss://ws.okx.com:8443/ws/v5/public".into(),
+            rest_url: "https://openapi.okx.com".into(),
+            ping_interval_secs: 20,
+            idle_timeout_secs: 30,
+            symbols_refresh_secs: 3_600,
+        }
+    }
+}
+
+/// `[fear_greed]`: alternative.me's crypto fear & greed index.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FearGreedConfig {
+    pub enabled: bool,
+    pub url: String,
+    pub poll_interval_secs: u64,
+}
+
+impl Default for FearGreedConfig {
+    fn default() -> Self {
+        FearGreedConfig {
+            enabled: true,
+            url: "https://api.alternative.me/fng/?limit=2".into(),
+            poll_interval_secs: 3_600,
         }
     }
 }

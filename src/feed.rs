@@ -6,6 +6,7 @@
 
 pub mod backoff;
 pub mod binance;
+pub mod fallback;
 pub mod fx;
 pub mod num;
 pub mod poller;

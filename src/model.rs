@@ -152,6 +152,18 @@ pub struct MarketInfo {
     pub flags: Vec<String>,
 }
 
+/// The crypto fear & greed index (alternative.me): 0 = extreme fear, 100 = extreme greed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FearGreed {
+    pub value: u8,
+    /// `Extreme Fear`, `Fear`, `Neutral`, `Greed`, `Extreme Greed`.
+    pub class: String,
+    /// Yesterday's value.
+    pub previous: Option<u8>,
+    /// When the value was published (the day's 00:00 UTC), epoch ms.
+    pub updated_ms: Millis,
+}
+
 /// What a feed hands to the state task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MarketEvent {
@@ -162,6 +174,7 @@ pub enum MarketEvent {
         venue: Venue,
         markets: Vec<MarketInfo>,
     },
+    FearGreed(FearGreed),
 }
 
 /// Health of one stream (SPEC §7).

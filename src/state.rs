@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, HashMap};
 use crate::config::Config;
 use crate::feed::FeedMsg;
 use crate::model::{
-    FeedId, FeedState, FxRate, FxSource, MarketEvent, MarketInfo, Millis, Quote, Venue,
+    FearGreed, FeedId, FeedState, FxRate, FxSource, MarketEvent, MarketInfo, Millis, Quote, Venue,
 };
 use crate::symbols::Symbols;
 use health::FeedHealth;
@@ -75,6 +75,7 @@ pub struct MarketState {
     /// The feed that delivers each venue's quotes (learnt from the quotes themselves).
     venue_feed: [Option<FeedId>; 5],
     fx: Option<FxRate>,
+    fear_greed: Option<FearGreed>,
     markets: [HashMap<String, MarketInfo>; 5],
     feeds: BTreeMap<FeedId, FeedHealth>,
 }
@@ -88,6 +89,7 @@ impl MarketState {
             usdt: [None, None],
             venue_feed: [None; 5],
             fx: None,
+            fear_greed: None,
             markets: Default::default(),
             feeds: BTreeMap::new(),
         }
@@ -149,6 +151,10 @@ impl MarketState {
             MarketEvent::Quote(q) => self.apply_quote(feed, q),
             MarketEvent::Fx(rate) => {
                 self.fx = Some(rate);
+                None
+            }
+            MarketEvent::FearGreed(index) => {
+                self.fear_greed = Some(index);
                 None
             }
             MarketEvent::Markets { venue, markets } => {
@@ -230,7 +236,7 @@ impl MarketState {
                 age_ms: now - r.quoted_ms,
                 stale,
             }),
-            fear_greed: None,
+            fear_greed: self.fear_greed.clone(),
             coins,
             liquidations: None,
             feeds: self.feeds.values().map(|h| feed_row(h, now)).collect(),

@@ -118,6 +118,7 @@ fn spec(urls: Vec<String>, subs: Option<Subscriptions>) -> SessionSpec {
         lifetime: None,
         subscriptions: subs,
         connect_timeout: Duration::from_secs(2),
+        live: None,
         backoff: (
             Duration::from_millis(20),
             Duration::from_millis(100),

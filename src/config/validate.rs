@@ -97,7 +97,38 @@ fn check_venues(config: &Config) -> Check {
     url(key("ws_url"), &binance.ws_url, WS)?;
     url(key("fallback_ws_url"), &binance.fallback_ws_url, WS)?;
     secs(key("idle_timeout_secs"), binance.idle_timeout_secs)?;
-    secs(key("lifetime_secs"), binance.lifetime_secs)
+    secs(key("lifetime_secs"), binance.lifetime_secs)?;
+
+    let bithumb = &config.bithumb;
+    let key = |name: &str| KeyPath::of(&["bithumb", name]);
+    url(key("ws_url"), &bithumb.ws_url, WS)?;
+    url(key("rest_url"), &bithumb.rest_url, HTTP)?;
+    secs(key("ping_interval_secs"), bithumb.ping_interval_secs)?;
+    secs(key("idle_timeout_secs"), bithumb.idle_timeout_secs)?;
+    secs(key("market_refresh_secs"), bithumb.market_refresh_secs)?;
+    secs(key("fallback_poll_secs"), bithumb.fallback_poll_secs)?;
+
+    let bybit = &config.bybit;
+    let key = |name: &str| KeyPath::of(&["bybit", name]);
+    url(key("ws_url"), &bybit.ws_url, WS)?;
+    url(key("rest_url"), &bybit.rest_url, HTTP)?;
+    secs(key("ping_interval_secs"), bybit.ping_interval_secs)?;
+    secs(key("idle_timeout_secs"), bybit.idle_timeout_secs)?;
+    secs(key("fallback_poll_secs"), bybit.fallback_poll_secs)?;
+    secs(key("symbols_refresh_secs"), bybit.symbols_refresh_secs)?;
+
+    let okx = &config.okx;
+    let key = |name: &str| KeyPath::of(&["okx", name]);
+    url(key("ws_url"), &okx.ws_url, WS)?;
+    url(key("rest_url"), &okx.rest_url, HTTP)?;
+    secs(key("ping_interval_secs"), okx.ping_interval_secs)?;
+    secs(key("idle_timeout_secs"), okx.idle_timeout_secs)?;
+    secs(key("symbols_refresh_secs"), okx.symbols_refresh_secs)?;
+
+    let fear_greed = &config.fear_greed;
+    let key = |name: &str| KeyPath::of(&["fear_greed", name]);
+    url(key("url"), &fear_greed.url, HTTP)?;
+    secs(key("poll_interval_secs"), fear_greed.poll_interval_secs)
 }
 
 fn check_simulator(config: &Config) -> Check {

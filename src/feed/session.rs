@@ -56,6 +56,9 @@ pub struct SessionSpec {
     /// What to subscribe after connecting. `None`: the URL itself subscribes.
     pub subscriptions: Option<Subscriptions>,
     pub connect_timeout: Duration,
+    /// Set to `true` while a connection delivers data and `false` when it ends: a REST fallback
+    /// poller watches it and polls only while the stream is not live.
+    pub live: Option<watch::Sender<bool>>,
     /// Backoff limits: initial, max, healthy period that resets it.
     pub backoff: (Duration, Duration, Duration),
 }
@@ -125,6 +128,9 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
             return;
         }
         let outcome = connect_and_drive(&mut spec, &url, url_idx > 0, &tx, &cancel).await;
+        if let Some(live) = &spec.live {
+            live.send_replace(false);
+        }
         if outcome.end == End::Cancelled {
             return;
         }
@@ -263,6 +269,7 @@ where
     let mut conn = Conn {
         feed: spec.feed,
         parse: spec.parse,
+        live: spec.live.clone(),
         live_since: None,
     };
     let end = conn.run(ws, spec, lifetime, tx, cancel).await;
@@ -276,6 +283,7 @@ where
 struct Conn {
     feed: FeedId,
     parse: ParseFn,
+    live: Option<watch::Sender<bool>>,
     live_since: Option<Instant>,
 }
 
@@ -370,6 +378,9 @@ impl Conn {
                 let data = !events.is_empty();
                 if data && self.live_since.is_none() {
                     self.live_since = Some(Instant::now());
+                    if let Some(live) = &self.live {
+                        live.send_replace(true);
+                    }
                     let live = FeedMsg::Status {
                         feed: self.feed,
                         state: FeedState::Live,

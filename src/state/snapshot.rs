@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+pub use crate::model::FearGreed;
 use crate::model::{Currency, FeedState, FxSource, Millis, Venue};
 use crate::state::health::Gap;
 
@@ -44,15 +45,6 @@ pub struct FxInfo {
     pub source: FxSource,
     pub age_ms: Millis,
     pub stale: bool,
-}
-
-/// Fear & greed index (alternative.me).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FearGreed {
-    pub value: u8,
-    pub class: String,
-    pub previous: Option<u8>,
-    pub updated_ms: Millis,
 }
 
 /// One coin row.
