@@ -116,7 +116,7 @@ async fn poll_while_down(
             Some(Err(e)) => {
                 reporter
                     .status(FeedState::Down, Some(e.to_string()))
-                    .await?
+                    .await?;
             }
             Some(Ok(body)) => match (spec.parse)(&body, poller::now_ms()) {
                 Ok(events) => {
