@@ -119,6 +119,8 @@ fn row(n: usize, c: &CoinRow, dom: Venue, glob: Venue) -> Vec<String> {
     let mut kimp = percent(c.premium_percent);
     if c.flags.iter().any(|f| f == "no_global_market") {
         kimp = "no global".into();
+    } else if c.flags.iter().any(|f| f == "awaiting_global_quote") {
+        kimp = "…".into();
     } else if c.stale {
         kimp = format!("{kimp} stale");
     }
@@ -161,8 +163,20 @@ pub fn krw(v: f64) -> String {
     } else if v >= 1.0 {
         format!("{v:.2}")
     } else {
-        format!("{v:.4}")
+        significant(v)
     }
+}
+
+/// Four significant digits for prices below 1 (`0.1622`, `0.000006150`).
+fn significant(v: f64) -> String {
+    if v <= 0.0 || !v.is_finite() {
+        return format!("{v}");
+    }
+    // floor(log10(v)) is in -308..0 here, so the cast cannot truncate.
+    #[expect(clippy::cast_possible_truncation, reason = "bounded exponent")]
+    let exp = v.log10().floor() as i32;
+    let decimals = usize::try_from((3 - exp).clamp(4, 12)).unwrap_or(4);
+    format!("{v:.decimals$}")
 }
 
 /// USDT prices: two decimals from 1,000, four from 1, else eight significant-ish.
@@ -173,7 +187,7 @@ pub fn usd(v: f64) -> String {
     } else if v >= 1.0 {
         format!("{v:.4}")
     } else {
-        format!("{v:.8}")
+        significant(v)
     }
 }
 
@@ -239,7 +253,9 @@ mod tests {
         assert_eq!(percent(Some(-0.912)), "−0.91%");
         assert_eq!(percent(Some(2.2)), "+2.20%");
         assert_eq!(age(12_345), "12s");
-        assert_eq!(krw(0.0155), "0.0155");
+        assert_eq!(krw(0.0155), "0.01550");
+        assert_eq!(usd(0.162_243), "0.1622");
+        assert_eq!(usd(0.000_006_15), "0.000006150");
         assert_eq!(usd(101_234.5), "101,234.50");
     }
 }

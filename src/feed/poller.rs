@@ -7,7 +7,7 @@
 //! and [`Reporter`] (feed id, cancellable sends, status sent on transitions only).
 
 use std::future::Future;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use tokio::sync::mpsc;
@@ -15,7 +15,7 @@ use tokio::time::MissedTickBehavior;
 use tokio_util::sync::CancellationToken;
 
 use crate::feed::FeedMsg;
-use crate::model::{FeedId, FeedState, MarketEvent, Millis};
+use crate::model::{FeedId, FeedState, MarketEvent};
 
 /// TCP + TLS connect budget of the shared client; the whole request has its own timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -224,13 +224,8 @@ impl Reporter {
     }
 }
 
-/// Wall-clock epoch milliseconds.
-#[must_use]
-pub fn now_ms() -> Millis {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| {
-        Millis::try_from(d.as_millis()).unwrap_or(Millis::MAX)
-    })
-}
+/// Wall-clock epoch milliseconds (re-exported so pollers need one import).
+pub use crate::clock::now_ms;
 
 #[cfg(test)]
 mod tests {
