@@ -164,6 +164,89 @@ pub struct FearGreed {
     pub updated_ms: Millis,
 }
 
+/// A derivatives venue whose liquidations kimp collects (SPEC §3.4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LiqVenue {
+    Binance,
+    Bybit,
+    Okx,
+    Bitmex,
+}
+
+impl LiqVenue {
+    pub const ALL: [LiqVenue; 4] = [
+        LiqVenue::Binance,
+        LiqVenue::Bybit,
+        LiqVenue::Okx,
+        LiqVenue::Bitmex,
+    ];
+
+    #[must_use]
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiqVenue::Binance => "binance",
+            LiqVenue::Bybit => "bybit",
+            LiqVenue::Okx => "okx",
+            LiqVenue::Bitmex => "bitmex",
+        }
+    }
+
+    /// How much of the venue's liquidations its public feed shows (SPEC §7): Binance pushes at most
+    /// one per symbol per second, OKX says its feed is not the total, Bybit and BitMEX send all.
+    #[must_use]
+    pub fn coverage(self) -> Coverage {
+        match self {
+            LiqVenue::Binance => Coverage::Sampled,
+            LiqVenue::Okx => Coverage::Partial,
+            LiqVenue::Bybit | LiqVenue::Bitmex => Coverage::Complete,
+        }
+    }
+
+    #[must_use]
+    pub fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Coverage label of a liquidation feed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Coverage {
+    Sampled,
+    Partial,
+    Complete,
+}
+
+/// The side of the **liquidated position** (not the liquidation order's side).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    Long,
+    Short,
+}
+
+/// One liquidation, normalised (SPEC §4, exchanges.md §12).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Liquidation {
+    /// `{exchange}:…`, unique per event; the key for de-duplication.
+    pub id: String,
+    pub exchange: LiqVenue,
+    /// The venue's contract symbol (`BTCUSDT`, `BTC-USDT-SWAP`, `XBTUSD`).
+    pub symbol: String,
+    /// The coin (`BTC`; `1000PEPE` → `PEPE`, `XBT` → `BTC`).
+    pub base: String,
+    pub side: Side,
+    pub price: f64,
+    /// In base units.
+    pub quantity: f64,
+    pub notional_usd: f64,
+    /// Exchange time, or receive time where the venue sends none (BitMEX).
+    pub time_ms: Millis,
+    #[serde(skip)]
+    pub received_ms: Millis,
+}
+
 /// What a feed hands to the state task.
 #[derive(Debug, Clone, PartialEq)]
 pub enum MarketEvent {
@@ -175,6 +258,7 @@ pub enum MarketEvent {
         markets: Vec<MarketInfo>,
     },
     FearGreed(FearGreed),
+    Liquidation(Liquidation),
 }
 
 /// Health of one stream (SPEC §7).

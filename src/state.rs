@@ -153,6 +153,8 @@ impl MarketState {
                 self.fx = Some(rate);
                 None
             }
+            // The liquidation state lands with the liquidation feeds.
+            MarketEvent::Liquidation(_) => None,
             MarketEvent::FearGreed(index) => {
                 self.fear_greed = Some(index);
                 None
