@@ -1,6 +1,7 @@
 //! Wires the tasks of a run: the optional in-process simulator (`--demo`), the state task and
 //! every enabled collector, all under one `CancellationToken`.
 
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Context;
@@ -10,8 +11,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::clock::now_ms;
 use crate::config::Config;
-use crate::feed::session::{self, AppPing, SessionSpec, Subscriptions};
-use crate::feed::{binance, fx, poller, upbit};
+use crate::feed::session::{self, AppPing, SessionSpec, StreamClass, Subscriptions};
+use crate::feed::{binance, bithumb, bybit, fear_greed, fx, okx, poller, upbit};
+use crate::history::{History, HistoryOptions};
 use crate::model::{FeedId, FeedState};
 use crate::sim::{SimOptions, Simulator};
 use crate::state::task::{self, StateHandle};
@@ -33,6 +35,22 @@ pub struct Running {
     tasks: JoinSet<()>,
     state_task: tokio::task::JoinHandle<MarketState>,
     simulator: Option<Simulator>,
+    history: History,
+}
+
+/// How a run starts besides its config.
+#[derive(Debug, Clone, Default)]
+pub struct StartOptions {
+    /// Start the simulator in-process and point every feed at it.
+    pub demo: Option<SimOptions>,
+    /// The history database file; `None` keeps history in memory (`--no-persist`).
+    pub database: Option<PathBuf>,
+}
+
+/// The database file in `data_dir`: the demo keeps its simulated history apart from real data.
+#[must_use]
+pub fn database_path(data_dir: &Path, demo: bool) -> PathBuf {
+    data_dir.join(if demo { "kimp-demo.db" } else { "kimp.db" })
 }
 
 impl Running {
@@ -51,9 +69,19 @@ impl Running {
             self.tasks.abort_all();
             self.state_task.abort();
         }
+        // The state task has finished sending: everything queued reaches the disk.
+        if let Err(e) = self.history.clone().flush_and_close().await {
+            tracing::error!("history: {e}");
+        }
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
+    }
+
+    /// Where the history lives (`:memory:` or the file path).
+    #[must_use]
+    pub fn history_location(&self) -> &str {
+        self.history.location()
     }
 }
 
@@ -61,10 +89,10 @@ impl Running {
 /// every feed at it, so the demo runs exactly the code that talks to the real exchanges.
 pub async fn start(
     mut cfg: Config,
-    demo: Option<SimOptions>,
+    opts: StartOptions,
     cancel: CancellationToken,
 ) -> anyhow::Result<Running> {
-    let simulator = match demo {
+    let simulator = match opts.demo {
         Some(opts) => {
             let bind = "127.0.0.1:0".parse().context("simulator address")?;
             let sim = Simulator::start(bind, opts)
@@ -87,8 +115,21 @@ pub async fn start(
         };
         state.register_feed(feed, initial, now);
     }
+    let history = open_history(opts.database.as_deref())?;
+    let since = now - LIQUIDATION_WARM_START_MS;
+    match history.load_recent(since).await {
+        Ok(events) => {
+            let applied = state.warm_liquidations(events, now);
+            tracing::info!(
+                applied,
+                location = history.location(),
+                "liquidations of the last 24 h restored"
+            );
+        }
+        Err(e) => tracing::error!("history: cannot read the last 24 h: {e}"),
+    }
     let publish = Duration::from_millis(cfg.general.publish_interval_ms);
-    let (handle, state_task) = task::spawn(state, publish, cancel.clone());
+    let (handle, state_task) = task::spawn(state, Some(history.clone()), publish, cancel.clone());
     let mut tasks = JoinSet::new();
     spawn_collectors(&cfg, &handle, &cancel, &mut tasks);
     Ok(Running {
@@ -98,24 +139,48 @@ pub async fn start(
         tasks,
         state_task,
         simulator,
+        history,
     })
 }
 
-fn all_feeds(cfg: &Config) -> Vec<(FeedId, bool)> {
-    vec![
-        (upbit::MARKETS_FEED_ID, cfg.upbit.enabled),
-        (upbit::FEED_ID, cfg.upbit.enabled),
-        (binance::FEED_ID, cfg.binance.enabled),
-        (fx::FEED_ID, !cfg.fx.sources.is_empty()),
-    ]
+/// How far back persisted liquidations rebuild the tape and the windows at start.
+const LIQUIDATION_WARM_START_MS: i64 = 24 * 3_600_000;
+
+/// Opens the database, or keeps history in memory with a clear warning when the file cannot be
+/// used (locked by another kimp, corrupt, read-only disk): never a crash, never silent.
+fn open_history(path: Option<&Path>) -> anyhow::Result<History> {
+    let (history, problem) = History::open_or_memory(path, HistoryOptions::default())
+        .context("opening the history database")?;
+    if let Some(e) = problem {
+        tracing::error!("{e}; keeping history in memory for this run");
+        eprintln!("kimp: {e}; keeping history in memory for this run");
+    }
+    Ok(history)
 }
 
-/// The feeds a run expects data from.
+fn all_feeds(cfg: &Config) -> Vec<(FeedId, bool)> {
+    let mut feeds = vec![
+        (upbit::MARKETS_FEED_ID, cfg.upbit.enabled),
+        (upbit::FEED_ID, cfg.upbit.enabled),
+    ];
+    feeds.extend(bithumb::FEEDS.iter().map(|f| (*f, cfg.bithumb.enabled)));
+    feeds.push((binance::FEED_ID, cfg.binance.enabled));
+    feeds.extend(bybit::FEEDS.iter().map(|f| (*f, cfg.bybit.enabled)));
+    feeds.extend(okx::FEEDS.iter().map(|f| (*f, cfg.okx.enabled)));
+    feeds.push((fx::FEED_ID, !cfg.fx.sources.is_empty()));
+    feeds.push((fear_greed::FEED_ID, cfg.fear_greed.enabled));
+    feeds
+}
+
+/// Feeds that only stand in while another is down: not expected to deliver.
+const FALLBACK_FEEDS: &[FeedId] = &[bithumb::REST_FEED_ID, bybit::REST_FEED_ID];
+
+/// The feeds a run expects data from (enabled, and not a stand-by fallback).
 #[must_use]
 pub fn enabled_feeds(cfg: &Config) -> Vec<FeedId> {
     all_feeds(cfg)
         .into_iter()
-        .filter(|(_, on)| *on)
+        .filter(|(f, on)| *on && !FALLBACK_FEEDS.contains(f))
         .map(|(f, _)| f)
         .collect()
 }
@@ -128,21 +193,17 @@ fn spawn_collectors(
 ) {
     let client = poller::http_client();
     let tx = &state.feed_tx;
-    if cfg.upbit.enabled {
-        let (codes_tx, codes_rx) = watch::channel(Vec::new());
-        tasks.spawn(upbit::run_markets(
-            cfg.upbit.clone(),
-            client.clone(),
-            tx.clone(),
-            codes_tx,
-            cancel.clone(),
-        ));
-        tasks.spawn(session::run(
-            upbit_session(cfg, codes_rx),
-            tx.clone(),
-            cancel.clone(),
-        ));
-    }
+    let upbit_codes = spawn_upbit(cfg, &client, tx, cancel, tasks);
+    let bithumb_codes = bithumb::spawn(&cfg.bithumb, &client, tx, cancel, tasks);
+    // The coins listed on either Korean venue: what the global venues subscribe to.
+    let (coins_tx, coins) = watch::channel(Vec::new());
+    tasks.spawn(merge_codes(
+        vec![upbit_codes, bithumb_codes],
+        coins_tx,
+        cancel.clone(),
+    ));
+    bybit::spawn(&cfg.bybit, &client, coins.clone(), tx, cancel, tasks);
+    okx::spawn(&cfg.okx, &client, coins, tx, cancel, tasks);
     if cfg.binance.enabled {
         tasks.spawn(session::run(
             binance_session(cfg),
@@ -151,7 +212,87 @@ fn spawn_collectors(
         ));
     }
     if !cfg.fx.sources.is_empty() {
-        tasks.spawn(fx::run(cfg.fx.clone(), client, tx.clone(), cancel.clone()));
+        tasks.spawn(fx::run(
+            cfg.fx.clone(),
+            client.clone(),
+            tx.clone(),
+            cancel.clone(),
+        ));
+    }
+    if cfg.fear_greed.enabled {
+        tasks.spawn(fear_greed::run(
+            cfg.fear_greed.clone(),
+            client,
+            tx.clone(),
+            cancel.clone(),
+        ));
+    }
+}
+
+/// Upbit's market-list poller and ticker socket; returns the listed `KRW-…` codes.
+fn spawn_upbit(
+    cfg: &Config,
+    client: &reqwest::Client,
+    tx: &tokio::sync::mpsc::Sender<crate::feed::FeedMsg>,
+    cancel: &CancellationToken,
+    tasks: &mut JoinSet<()>,
+) -> watch::Receiver<Vec<String>> {
+    let (codes_tx, codes_rx) = watch::channel(Vec::new());
+    if cfg.upbit.enabled {
+        tasks.spawn(upbit::run_markets(
+            cfg.upbit.clone(),
+            client.clone(),
+            tx.clone(),
+            codes_tx,
+            cancel.clone(),
+        ));
+        tasks.spawn(session::run(
+            upbit_session(cfg, codes_rx.clone()),
+            tx.clone(),
+            cancel.clone(),
+        ));
+    }
+    codes_rx
+}
+
+/// Keeps `out` equal to the sorted union of the base assets (`KRW-BTC` → `BTC`) of every input,
+/// without `USDT` (the rate, not a coin). An input whose sender is gone keeps its last list.
+async fn merge_codes(
+    inputs: Vec<watch::Receiver<Vec<String>>>,
+    out: watch::Sender<Vec<String>>,
+    cancel: CancellationToken,
+) {
+    let mut open = inputs.clone();
+    loop {
+        let mut coins: Vec<String> = inputs
+            .iter()
+            .flat_map(|rx| rx.borrow().clone())
+            .filter_map(|code| code.strip_prefix("KRW-").map(str::to_string))
+            .filter(|base| base != "USDT")
+            .collect();
+        coins.sort_unstable();
+        coins.dedup();
+        out.send_if_modified(|current| {
+            let changed = *current != coins;
+            if changed {
+                *current = coins;
+            }
+            changed
+        });
+        if open.is_empty() {
+            return;
+        }
+        let closed = {
+            let changes =
+                futures_util::future::select_all(open.iter_mut().map(|rx| Box::pin(rx.changed())));
+            tokio::select! {
+                () = cancel.cancelled() => return,
+                (result, index, _) = changes => result.is_err().then_some(index),
+            }
+        };
+        if let Some(index) = closed {
+            open.swap_remove(index);
+        }
     }
 }
 
@@ -185,6 +326,7 @@ fn upbit_session(cfg: &Config, codes: watch::Receiver<Vec<String>>) -> SessionSp
         connect_timeout: CONNECT_TIMEOUT,
         live: None,
         backoff: default_backoff(),
+        class: StreamClass::Ticker,
     }
 }
 
@@ -204,5 +346,6 @@ fn binance_session(cfg: &Config) -> SessionSpec {
         connect_timeout: CONNECT_TIMEOUT,
         live: None,
         backoff: default_backoff(),
+        class: StreamClass::Ticker,
     }
 }

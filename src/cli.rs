@@ -104,11 +104,24 @@ pub struct GlobalArgs {
         env = "KIMP_DATA_DIR",
         value_name = "DIR",
         hide_env_values = true,
-        help = "Directory for logs (and later the database)",
-        long_help = "Directory for logs (and later the database and favourites).\n\
+        help = "Directory for logs and the history database",
+        long_help = "Directory for logs and the history database (kimp.db; kimp-demo.db with --demo).\n\
                      Config key: general.data_dir. Default: the platform data dir."
     )]
     pub data_dir: Option<PathBuf>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_NO_PERSIST",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new(),
+        hide_env_values = true,
+        help = "Keep liquidation and premium history in memory only",
+        long_help = "Keep liquidation and premium history in memory only: nothing is read from or\n\
+                     written to the database, so a restart starts empty."
+    )]
+    pub no_persist: bool,
 
     #[arg(
         long,

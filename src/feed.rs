@@ -6,9 +6,15 @@
 
 pub mod backoff;
 pub mod binance;
+pub mod bithumb;
+pub mod bybit;
 pub mod fallback;
+pub mod fear_greed;
 pub mod fx;
+pub mod liq;
+pub mod names;
 pub mod num;
+pub mod okx;
 pub mod poller;
 pub mod session;
 pub mod upbit;

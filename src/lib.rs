@@ -10,6 +10,7 @@ pub mod clock;
 pub mod commands;
 pub mod config;
 pub mod feed;
+pub mod history;
 pub mod logging;
 pub mod model;
 mod run;

@@ -193,7 +193,7 @@ impl LiqVenue {
     }
 
     /// How much of the venue's liquidations its public feed shows (SPEC §7): Binance pushes at most
-    /// one per symbol per second, OKX says its feed is not the total, Bybit and BitMEX send all.
+    /// one per symbol per second, OKX says its feed is not the total, Bybit and `BitMEX` send all.
     #[must_use]
     pub fn coverage(self) -> Coverage {
         match self {
@@ -241,7 +241,7 @@ pub struct Liquidation {
     /// In base units.
     pub quantity: f64,
     pub notional_usd: f64,
-    /// Exchange time, or receive time where the venue sends none (BitMEX).
+    /// Exchange time, or receive time where the venue sends none (`BitMEX`).
     pub time_ms: Millis,
     #[serde(skip)]
     pub received_ms: Millis,

@@ -2,12 +2,14 @@
 //! Errors are reported here, before anything touches the terminal, and the process exits non-zero.
 
 use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
+use crate::app::{self, StartOptions};
 use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
 use crate::commands::{snapshot, table};
 use crate::config::{self, Config, Loaded};
@@ -48,7 +50,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(dispatch(cli, loaded.config));
+    let result = runtime.block_on(dispatch(cli, loaded.config, loaded.data_dir));
     runtime.shutdown_timeout(Duration::from_secs(3));
     match result {
         Ok(code) => code,
@@ -60,11 +62,14 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli, cfg: Config) -> anyhow::Result<ExitCode> {
+async fn dispatch(cli: Cli, cfg: Config, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
     match cli.command {
-        Some(Command::Snapshot(args)) => run_snapshot(&cli.global, cfg, &args, cancel).await,
+        Some(Command::Snapshot(args)) => {
+            let opts = start_options(&cli.global, &cfg, &data_dir);
+            run_snapshot(cfg, opts, &args, cancel).await
+        }
         Some(Command::Simulate(args)) => {
             let bind = args.bind.unwrap_or_else(|| cfg.simulator.bind.clone());
             let bind = bind
@@ -74,7 +79,10 @@ async fn dispatch(cli: Cli, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config(_)) => Ok(ExitCode::SUCCESS),
-        None => watch(&cli.global, cfg, cancel).await,
+        None => {
+            let opts = start_options(&cli.global, &cfg, &data_dir);
+            watch(cfg, opts, cancel).await
+        }
     }
 }
 
@@ -85,18 +93,21 @@ fn sim_options(global: &GlobalArgs, cfg: &Config) -> SimOptions {
     }
 }
 
-fn demo(global: &GlobalArgs, cfg: &Config) -> Option<SimOptions> {
-    global.demo.then(|| sim_options(global, cfg))
+/// The simulator (with `--demo`) and the history database (unless `--no-persist`).
+fn start_options(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> StartOptions {
+    StartOptions {
+        demo: global.demo.then(|| sim_options(global, cfg)),
+        database: (!global.no_persist).then(|| app::database_path(data_dir, global.demo)),
+    }
 }
 
 async fn run_snapshot(
-    global: &GlobalArgs,
     cfg: Config,
+    opts: StartOptions,
     args: &SnapshotArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let demo = demo(global, &cfg);
-    let running = crate::app::start(cfg, demo, cancel.clone()).await?;
+    let running = app::start(cfg, opts, cancel.clone()).await?;
     let collected = snapshot::collect(&running, args.wait.map(Duration::from_secs), &cancel).await;
     let feeds = running.feeds.clone();
     running.shutdown().await;
@@ -129,12 +140,11 @@ async fn run_snapshot(
 
 /// Bare `kimp` for now: collect and reprint the table every few seconds until Ctrl-C.
 async fn watch(
-    global: &GlobalArgs,
     cfg: Config,
+    opts: StartOptions,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let demo = demo(global, &cfg);
-    let running = crate::app::start(cfg, demo, cancel.clone()).await?;
+    let running = app::start(cfg, opts, cancel.clone()).await?;
     let clear = std::io::stdout().is_terminal();
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {

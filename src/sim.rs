@@ -5,11 +5,22 @@
 //! |---|---|
 //! | `WS /upbit/websocket/v1` | Upbit tickers: subscribe array, binary frames, `PING` → `{"status":"UP"}` |
 //! | `GET /upbit/v1/market/all[?is_details=true]` | Upbit market list, names, `market_event` flags |
+//! | `WS /bithumb/websocket/v1` | Bithumb v1 tickers: Upbit's protocol, camelCase options, KST `trade_date`/`trade_time` |
+//! | `GET /bithumb/public/ticker/ALL_KRW` | Bithumb legacy tickers: string values, `date` among the coins, errors with HTTP 200 |
+//! | `GET /bithumb/v1/market/all?isDetails=true` | Bithumb market list, names, `market_warning` |
+//! | `GET /bithumb/v1/market/virtual_asset_warning` | Bithumb alerts (`PRICE_DIFFERENCE_HIGH`, a market twice) |
 //! | `WS /binance/stream?streams=a/b`, `WS /binance/ws/<stream>`, `WS /binance/ws` | Binance spot `!ticker_1d@arr`, `!miniTicker@arr` |
+//! | `WS /bybit/v5/public/spot` | Bybit spot `tickers.{symbol}`: ≤10 args per subscribe, acks, `{"op":"ping"}` pongs |
+//! | `GET /bybit/v5/market/tickers?category=spot` | Bybit spot tickers, `retCode` envelope |
+//! | `WS /okx/ws/v5/public` | OKX `tickers`: per-arg events, 60018 errors, text `ping` → `pong`, 30 s idle cut |
+//! | `GET /okx/api/v5/public/instruments?instType=SPOT` | OKX spot instruments, `code` envelope |
 //! | `GET /fx/dunamu/v1/forex/recent?codes=FRX.KRWUSD` | Dunamu bank quote |
 //! | `GET /fx/open-er-api/v6/latest/USD` | open.er-api daily rates |
 //! | `GET /fx/frankfurter/v2/rate/USD/KRW` | Frankfurter v2 reference rate |
+//! | `GET /fng/?limit=2` | alternative.me fear & greed index |
 //! | `GET`/`POST /sim/faults`, `GET /sim/stats` | fault knobs ([`faults`]) and counters |
+//!
+//! Which coins each venue lists (slightly different sets, a ticker clash on `ALT`): [`coins`].
 //!
 //! It writes its own wire JSON and never imports `crate::feed`: a parser's misreading of a field
 //! cannot be copied into the simulator and hidden. `--demo` starts it in-process and points every
@@ -17,20 +28,28 @@
 
 mod binance;
 mod binance_wire;
+mod bithumb;
+mod bithumb_wire;
+mod bybit;
+mod bybit_wire;
 mod clock;
 pub mod coins;
 mod control;
 mod driver;
 pub mod faults;
+mod fng;
 mod fx;
 pub mod market;
+mod okx;
+mod okx_wire;
+mod spot;
+mod stats;
 mod ticker;
 mod upbit;
 mod upbit_wire;
 mod wire;
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -40,7 +59,6 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
-use serde::Serialize;
 use tokio::net::TcpListener;
 use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
@@ -48,8 +66,11 @@ use tokio_util::sync::CancellationToken;
 
 pub use faults::{FaultSettings, Faults, SimVenue, VenueFaults};
 pub use market::{MarketModel, ModelState};
+pub use stats::SimStats;
 
 use driver::{BinancePush, UpbitTick};
+use spot::SpotTick;
+use stats::{OpenGuard, Stats};
 
 /// Frames buffered per connection before a slow reader skips ahead (it then just misses ticks).
 const BROADCAST_CAPACITY: usize = 1024;
@@ -68,6 +89,13 @@ pub struct SimOptions {
     /// Upbit closes a socket whose client sent nothing (no `PING`, no ping frame) for this long,
     /// without a close frame (observed ~60 s).
     pub upbit_idle_close: Duration,
+    /// Bithumb's idle close, the same rule (observed 60 s, documented ~120 s).
+    pub bithumb_idle_close: Duration,
+    /// Bybit cuts a connection without client message or data for this long (~10 min).
+    pub bybit_idle_close: Duration,
+    /// OKX cuts a connection without client message or data (so also one without a
+    /// subscription) for this long (30 s).
+    pub okx_idle_close: Duration,
 }
 
 impl Default for SimOptions {
@@ -77,71 +105,10 @@ impl Default for SimOptions {
             tick: Duration::from_millis(market::STEP_MS),
             binance_ping_interval: Duration::from_secs(20),
             upbit_idle_close: Duration::from_secs(60),
+            bithumb_idle_close: Duration::from_secs(60),
+            bybit_idle_close: Duration::from_secs(600),
+            okx_idle_close: Duration::from_secs(30),
         }
-    }
-}
-
-/// Counters of what the simulator did; `GET /sim/stats` serves the same.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct SimStats {
-    pub upbit_connections: u64,
-    pub upbit_open: u64,
-    pub binance_connections: u64,
-    pub binance_open: u64,
-    pub binance_pings: u64,
-    /// Pongs that answered the latest server ping (unsolicited pongs don't count, as on Binance).
-    pub binance_pongs: u64,
-    /// Data frames sent on every venue (garbage included).
-    pub frames: u64,
-    pub malformed_frames: u64,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Stats {
-    pub upbit_connections: AtomicU64,
-    pub upbit_open: AtomicU64,
-    pub binance_connections: AtomicU64,
-    pub binance_open: AtomicU64,
-    pub binance_pings: AtomicU64,
-    pub binance_pongs: AtomicU64,
-    pub frames: AtomicU64,
-    pub malformed_frames: AtomicU64,
-}
-
-impl Stats {
-    fn snapshot(&self) -> SimStats {
-        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
-        SimStats {
-            upbit_connections: get(&self.upbit_connections),
-            upbit_open: get(&self.upbit_open),
-            binance_connections: get(&self.binance_connections),
-            binance_open: get(&self.binance_open),
-            binance_pings: get(&self.binance_pings),
-            binance_pongs: get(&self.binance_pongs),
-            frames: get(&self.frames),
-            malformed_frames: get(&self.malformed_frames),
-        }
-    }
-
-    pub(crate) fn bump(counter: &AtomicU64) {
-        counter.fetch_add(1, Ordering::Relaxed);
-    }
-}
-
-/// Counts a connection as open for as long as it lives.
-pub(crate) struct OpenGuard<'a>(&'a AtomicU64);
-
-impl<'a> OpenGuard<'a> {
-    pub(crate) fn new(total: &AtomicU64, open: &'a AtomicU64) -> Self {
-        Stats::bump(total);
-        Stats::bump(open);
-        OpenGuard(open)
-    }
-}
-
-impl Drop for OpenGuard<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -150,8 +117,13 @@ pub(crate) struct Shared {
     model: Mutex<MarketModel>,
     pub faults: Faults,
     pub upbit_tx: broadcast::Sender<Arc<UpbitTick>>,
+    pub bithumb_tx: broadcast::Sender<Arc<UpbitTick>>,
     pub binance_tx: broadcast::Sender<Arc<BinancePush>>,
+    pub bybit_tx: broadcast::Sender<Arc<SpotTick>>,
+    pub okx_tx: broadcast::Sender<Arc<SpotTick>>,
     pub opts: SimOptions,
+    /// Wall time the simulator started (epoch ms).
+    pub started_ms: u64,
     pub cancel: CancellationToken,
     pub stats: Stats,
 }
@@ -177,12 +149,17 @@ impl Simulator {
         let listener = TcpListener::bind(bind).await?;
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
+        let started_ms = clock::now_ms();
         let shared = Arc::new(Shared {
-            model: Mutex::new(MarketModel::new(opts.seed, clock::now_ms())),
+            model: Mutex::new(MarketModel::new(opts.seed, started_ms)),
             faults: Faults::default(),
             upbit_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            bithumb_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             binance_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            bybit_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            okx_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             opts,
+            started_ms,
             cancel: cancel.clone(),
             stats: Stats::default(),
         });
@@ -236,9 +213,16 @@ impl Simulator {
         cfg.upbit.rest_url = urls.upbit_rest;
         cfg.binance.ws_url = urls.binance_ws;
         cfg.binance.fallback_ws_url = urls.binance_fallback_ws;
+        cfg.bithumb.ws_url = urls.bithumb_ws;
+        cfg.bithumb.rest_url = urls.bithumb_rest;
+        cfg.bybit.ws_url = urls.bybit_ws;
+        cfg.bybit.rest_url = urls.bybit_rest;
+        cfg.okx.ws_url = urls.okx_ws;
+        cfg.okx.rest_url = urls.okx_rest;
         cfg.fx.dunamu_url = urls.dunamu;
         cfg.fx.open_er_api_url = urls.open_er_api;
         cfg.fx.frankfurter_url = urls.frankfurter;
+        cfg.fear_greed.url = urls.fear_greed;
     }
 
     /// Stops the server, every connection and the model, waiting up to 3 s.
@@ -261,9 +245,16 @@ struct Urls {
     upbit_rest: String,
     binance_ws: String,
     binance_fallback_ws: String,
+    bithumb_ws: String,
+    bithumb_rest: String,
+    bybit_ws: String,
+    bybit_rest: String,
+    okx_ws: String,
+    okx_rest: String,
     dunamu: String,
     open_er_api: String,
     frankfurter: String,
+    fear_greed: String,
 }
 
 impl Urls {
@@ -273,9 +264,16 @@ impl Urls {
             upbit_rest: format!("http://{addr}/upbit"),
             binance_ws: format!("ws://{addr}/binance/stream?streams=!ticker_1d@arr"),
             binance_fallback_ws: format!("ws://{addr}/binance/stream?streams=!miniTicker@arr"),
+            bithumb_ws: format!("ws://{addr}/bithumb/websocket/v1"),
+            bithumb_rest: format!("http://{addr}/bithumb"),
+            bybit_ws: format!("ws://{addr}/bybit/v5/public/spot"),
+            bybit_rest: format!("http://{addr}/bybit"),
+            okx_ws: format!("ws://{addr}/okx/ws/v5/public"),
+            okx_rest: format!("http://{addr}/okx"),
             dunamu: format!("http://{addr}/fx/dunamu/v1/forex/recent?codes=FRX.KRWUSD"),
             open_er_api: format!("http://{addr}/fx/open-er-api/v6/latest/USD"),
             frankfurter: format!("http://{addr}/fx/frankfurter/v2/rate/USD/KRW"),
+            fear_greed: format!("http://{addr}/fng/?limit=2"),
         }
     }
 }
@@ -298,9 +296,21 @@ pub async fn run_standalone(
     tracing::info!(url = %format!("{}/v1/market/all?is_details=true", urls.upbit_rest), "upbit markets");
     tracing::info!(url = %urls.binance_ws, "binance stream");
     tracing::info!(url = %urls.binance_fallback_ws, "binance fallback stream");
+    tracing::info!(url = %urls.bithumb_ws, "bithumb websocket");
+    let bithumb = &urls.bithumb_rest;
+    tracing::info!(url = %format!("{bithumb}/public/ticker/ALL_KRW"), "bithumb tickers");
+    tracing::info!(url = %format!("{bithumb}/v1/market/all?isDetails=true"), "bithumb markets");
+    tracing::info!(url = %format!("{bithumb}/v1/market/virtual_asset_warning"), "bithumb alerts");
+    tracing::info!(url = %urls.bybit_ws, "bybit spot websocket");
+    let bybit = &urls.bybit_rest;
+    tracing::info!(url = %format!("{bybit}/v5/market/tickers?category=spot"), "bybit tickers");
+    tracing::info!(url = %urls.okx_ws, "okx websocket");
+    let okx = &urls.okx_rest;
+    tracing::info!(url = %format!("{okx}/api/v5/public/instruments?instType=SPOT"), "okx instruments");
     tracing::info!(url = %urls.dunamu, "fx dunamu");
     tracing::info!(url = %urls.open_er_api, "fx open.er-api");
     tracing::info!(url = %urls.frankfurter, "fx frankfurter");
+    tracing::info!(url = %urls.fear_greed, "fear & greed");
     tracing::info!(url = %format!("http://{addr}/sim/faults"), "fault knobs (GET, POST)");
     cancel.cancelled().await;
     sim.shutdown().await;
@@ -313,9 +323,23 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/upbit/websocket/v1", get(upbit::websocket))
         .route("/upbit/v1/market/all", get(upbit::market_all))
         .route("/upbit/{*rest}", get(upbit::not_found))
+        .route("/bithumb/websocket/v1", get(bithumb::websocket))
+        .route("/bithumb/public/ticker/{pair}", get(bithumb::public_ticker))
+        .route("/bithumb/v1/market/all", get(bithumb::market_all))
+        .route(
+            "/bithumb/v1/market/virtual_asset_warning",
+            get(bithumb::virtual_asset_warning),
+        )
+        .route("/bithumb/{*rest}", get(bithumb::not_found))
         .route("/binance/stream", get(binance::combined))
         .route("/binance/ws", get(binance::bare))
         .route("/binance/ws/{stream}", get(binance::raw))
+        .route("/bybit/v5/public/spot", get(bybit::websocket))
+        .route("/bybit/v5/market/tickers", get(bybit::tickers))
+        .route("/okx/ws/v5/public", get(okx::websocket))
+        .route("/okx/api/v5/public/instruments", get(okx::instruments))
+        .route("/fng/", get(fng::fear_greed))
+        .route("/fng", get(fng::fear_greed))
         .route("/fx/dunamu/v1/forex/recent", get(fx::dunamu))
         .route("/fx/open-er-api/v6/latest/{base}", get(fx::open_er_api))
         .route(

@@ -3,6 +3,7 @@
 //! builds the §6.0 document. Only the state task ([`task`]) owns one; nothing else writes to it.
 
 pub mod health;
+pub mod liquidations;
 pub mod premium;
 pub mod snapshot;
 pub mod task;
@@ -12,10 +13,12 @@ use std::collections::{BTreeMap, HashMap};
 use crate::config::Config;
 use crate::feed::FeedMsg;
 use crate::model::{
-    FearGreed, FeedId, FeedState, FxRate, FxSource, MarketEvent, MarketInfo, Millis, Quote, Venue,
+    FearGreed, FeedId, FeedState, FxRate, FxSource, LiqVenue, Liquidation, MarketEvent, MarketInfo,
+    Millis, Quote, Venue,
 };
 use crate::symbols::Symbols;
 use health::FeedHealth;
+use liquidations::{LiquidationBook, LiquidationSummary};
 use snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice};
 
 /// How long a global all-market feed must be live before a coin it never quoted counts as not
@@ -23,6 +26,29 @@ use snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice};
 pub const GLOBAL_LISTING_WINDOW_MS: Millis = 60_000;
 /// Gaps listed per feed in a snapshot.
 const SNAPSHOT_GAPS: usize = 5;
+
+/// What one [`MarketState::apply`] changed.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Applied {
+    /// Coins whose rows received new data.
+    pub coins: Vec<String>,
+    /// Liquidations accepted (re-deliveries are not in here).
+    pub liquidations: Vec<Liquidation>,
+}
+
+/// Liquidation events kept on the snapshot for the tape (the book keeps more).
+pub const SNAPSHOT_TAPE: usize = 200;
+
+/// The feed id of a venue's liquidation stream.
+#[must_use]
+pub fn liquidation_feed_id(venue: LiqVenue) -> FeedId {
+    match venue {
+        LiqVenue::Binance => "binance.liquidations",
+        LiqVenue::Bybit => "bybit.liquidations",
+        LiqVenue::Okx => "okx.liquidations",
+        LiqVenue::Bitmex => "bitmex.liquidations",
+    }
+}
 
 /// Rules the snapshot applies: pair, freshness limits, symbol tables.
 #[derive(Debug, Clone)]
@@ -76,6 +102,7 @@ pub struct MarketState {
     venue_feed: [Option<FeedId>; 5],
     fx: Option<FxRate>,
     fear_greed: Option<FearGreed>,
+    book: LiquidationBook,
     markets: [HashMap<String, MarketInfo>; 5],
     feeds: BTreeMap<FeedId, FeedHealth>,
 }
@@ -90,6 +117,7 @@ impl MarketState {
             venue_feed: [None; 5],
             fx: None,
             fear_greed: None,
+            book: LiquidationBook::new(),
             markets: Default::default(),
             feeds: BTreeMap::new(),
         }
@@ -113,20 +141,19 @@ impl MarketState {
         self.feeds.get(feed)
     }
 
-    /// Applies one message from a collector. Returns the coins whose rows changed (empty for
-    /// status-only changes).
-    pub fn apply(&mut self, msg: FeedMsg, now: Millis) -> Vec<String> {
+    /// Applies one message from a collector. Returns what changed: coins whose rows received data
+    /// and liquidations that were new (not re-deliveries).
+    pub fn apply(&mut self, msg: FeedMsg, now: Millis) -> Applied {
+        let mut out = Applied::default();
         match msg {
             FeedMsg::Events { feed, events } => {
                 self.health(feed, now).message(now, !events.is_empty());
-                events
-                    .into_iter()
-                    .filter_map(|e| self.apply_event(feed, e))
-                    .collect()
+                for event in events {
+                    self.apply_event(feed, event, now, &mut out);
+                }
             }
             FeedMsg::ParseError { feed, error } => {
                 self.health(feed, now).parse_error(now, error);
-                Vec::new()
             }
             FeedMsg::Status {
                 feed,
@@ -135,9 +162,23 @@ impl MarketState {
                 detail,
             } => {
                 self.health(feed, now).transition(state, at_ms, detail);
-                Vec::new()
             }
         }
+        out
+    }
+
+    /// Rebuilds the liquidation tape and windows from persisted events (oldest first) at start.
+    pub fn warm_liquidations(&mut self, events: Vec<Liquidation>, now: Millis) -> usize {
+        events
+            .into_iter()
+            .filter(|l| self.book.apply(l.clone(), now))
+            .count()
+    }
+
+    /// The liquidation book (tape, windows, aggregation).
+    #[must_use]
+    pub fn liquidations(&self) -> &LiquidationBook {
+        &self.book
     }
 
     fn health(&mut self, feed: FeedId, now: Millis) -> &mut FeedHealth {
@@ -146,23 +187,19 @@ impl MarketState {
             .or_insert_with(|| FeedHealth::new(feed, FeedState::Connecting, now))
     }
 
-    fn apply_event(&mut self, feed: FeedId, event: MarketEvent) -> Option<String> {
+    fn apply_event(&mut self, feed: FeedId, event: MarketEvent, now: Millis, out: &mut Applied) {
         match event {
-            MarketEvent::Quote(q) => self.apply_quote(feed, q),
-            MarketEvent::Fx(rate) => {
-                self.fx = Some(rate);
-                None
+            MarketEvent::Quote(q) => out.coins.extend(self.apply_quote(feed, q)),
+            MarketEvent::Fx(rate) => self.fx = Some(rate),
+            MarketEvent::Liquidation(liq) => {
+                if self.book.apply(liq.clone(), now) {
+                    out.liquidations.push(liq);
+                }
             }
-            // The liquidation state lands with the liquidation feeds.
-            MarketEvent::Liquidation(_) => None,
-            MarketEvent::FearGreed(index) => {
-                self.fear_greed = Some(index);
-                None
-            }
+            MarketEvent::FearGreed(index) => self.fear_greed = Some(index),
             MarketEvent::Markets { venue, markets } => {
                 self.markets[venue.index()] =
                     markets.into_iter().map(|m| (m.base.clone(), m)).collect();
-                None
             }
         }
     }
@@ -240,10 +277,27 @@ impl MarketState {
             }),
             fear_greed: self.fear_greed.clone(),
             coins,
-            liquidations: None,
+            liquidations: Some(self.liquidation_summary(now)),
+            recent_liquidations: self
+                .book
+                .recent(SNAPSHOT_TAPE, 0.0, None)
+                .into_iter()
+                .cloned()
+                .collect(),
             feeds: self.feeds.values().map(|h| feed_row(h, now)).collect(),
             taken_ms: now,
         }
+    }
+
+    /// The §6.0 liquidation summary with each venue's feed state.
+    fn liquidation_summary(&self, now: Millis) -> LiquidationSummary {
+        let mut summary = self.book.summary(now);
+        for venue in LiqVenue::ALL {
+            if let Some(h) = self.feeds.get(liquidation_feed_id(venue)) {
+                summary.set_state(venue, h.state);
+            }
+        }
+        summary
     }
 
     /// A row is a coin traded in KRW on a domestic venue (the table is about Korean markets).
@@ -357,12 +411,13 @@ impl MarketState {
         flags
     }
 
-    /// Korean and English names, Upbit first.
+    /// Korean and English names, Upbit first, then Bithumb, then the bundled file.
     fn names(&self, coin: &str) -> (Option<String>, Option<String>) {
         let lists = [Venue::Upbit, Venue::Bithumb].map(|v| self.markets[v.index()].get(coin));
         let ko = lists.iter().flatten().find_map(|m| m.name_ko.clone());
         let en = lists.iter().flatten().find_map(|m| m.name_en.clone());
-        (ko, en)
+        // The bundled list fills what neither venue's list has (both unreachable, or a gap).
+        crate::feed::names::or_bundled(coin, (ko, en))
     }
 }
 

@@ -149,16 +149,19 @@ fn venues_are_restricted_to_implemented_ones() {
     assert_eq!(err.kind(), ErrorKind::InvalidValue);
     let text = err.to_string();
     assert!(
-        text.contains("nasdaq") && text.contains("possible values: upbit"),
+        text.contains("nasdaq") && text.contains("possible values: upbit, bithumb"),
         "{text}"
     );
-    // Known to the model but not implemented yet: rejected as well.
     assert_eq!(
-        reject(&["kimp", "--domestic", "bithumb"]).kind(),
-        ErrorKind::InvalidValue
+        parse(&["kimp", "--domestic", "bithumb"])
+            .global
+            .domestic
+            .as_deref(),
+        Some("bithumb")
     );
+    // A global venue is not a domestic one and the other way round.
     assert_eq!(
-        reject(&["kimp", "--overseas", "okx"]).kind(),
+        reject(&["kimp", "--domestic", "binance"]).kind(),
         ErrorKind::InvalidValue
     );
     assert_eq!(
@@ -225,7 +228,7 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 7, "global options with an env var");
+    assert_eq!(checked, 8, "global options with an env var");
     let simulate = command
         .find_subcommand("simulate")
         .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))

@@ -113,7 +113,7 @@ fn explicit_missing_config_names_the_path() {
 
 const LAYERED: &str = r#"
 [general]
-domestic = "bithumb"
+domestic = "binance"
 log_level = "error"
 data_dir = "state"
 
@@ -130,7 +130,7 @@ fn flags_override_the_file_and_validation_runs_after_merging() {
         ..GlobalArgs::default()
     };
 
-    // The file alone names an unimplemented venue: the error points at its line.
+    // The file alone names a global venue as the domestic one: the error points at its line.
     let err = config::load(&only_file).unwrap_err();
     let ConfigError::Invalid { key, origin, .. } = &err else {
         panic!("expected Invalid, got {err:?}");
@@ -146,8 +146,8 @@ fn flags_override_the_file_and_validation_runs_after_merging() {
     assert_eq!(
         err.to_string(),
         format!(
-            "config file {} line 3: general.domestic: venue `bithumb` is not supported yet, \
-             expected one of: upbit",
+            "config file {} line 3: general.domestic: `binance` is a global venue, \
+             expected one of: upbit, bithumb",
             file.display()
         )
     );

@@ -74,9 +74,80 @@ fn snapshot_demo_json_prints_the_document() {
     let med = coins.iter().find(|c| c["symbol"] == "MED").unwrap();
     assert!(med["premium_percent"].is_null());
     for feed in doc["feeds"].as_array().unwrap() {
+        if feed["feed"].as_str().unwrap().split('.').nth(1) == Some("rest") {
+            // REST fallbacks stand by while their WebSocket is live.
+            assert_eq!(feed["state"], "disabled", "{feed}");
+            continue;
+        }
+        if feed["feed"].as_str().unwrap().split('.').nth(1) == Some("liquidations") {
+            continue;
+        }
         assert_eq!(feed["state"], "live", "{feed}");
         assert!(feed["messages"].as_u64().unwrap() > 0);
     }
+    // Every venue quotes the majors, whatever the pair.
+    for symbol in ["BTC", "ETH", "XRP"] {
+        let coin = coins.iter().find(|c| c["symbol"] == symbol).unwrap();
+        for venue in ["upbit", "bithumb", "binance", "bybit", "okx"] {
+            assert!(
+                coin["prices"][venue]["price"].as_f64().unwrap() > 0.0,
+                "{symbol} on {venue}"
+            );
+        }
+    }
+    let fng = doc["fear_greed"]["value"].as_u64().unwrap();
+    assert!(fng <= 100);
+    assert!(doc["fear_greed"]["class"].is_string());
+}
+
+#[test]
+fn pair_selection_changes_the_premium_columns() {
+    let out = kimp(&[
+        "snapshot",
+        "--demo",
+        "--json",
+        "--domestic",
+        "bithumb",
+        "--overseas",
+        "bybit",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["pair"]["domestic"], "bithumb");
+    assert_eq!(doc["pair"]["global"], "bybit");
+    let fx = doc["exchange_rate"].as_f64().unwrap();
+    let u = doc["usdt_krw_rate"].as_f64().unwrap();
+    let btc = doc["coins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["symbol"] == "BTC")
+        .unwrap();
+    let k = btc["prices"]["bithumb"]["price"].as_f64().unwrap();
+    let g = btc["prices"]["bybit"]["price"].as_f64().unwrap();
+    assert!((btc["premium_percent"].as_f64().unwrap() - (k / (g * fx) - 1.0) * 100.0).abs() < 1e-9);
+    assert!(
+        (btc["premium_usdt_percent"].as_f64().unwrap() - (k / (g * u) - 1.0) * 100.0).abs() < 1e-9
+    );
+    // Bithumb's ALT (ArchLoot) is not Binance's or Bybit's ALT (AltLayer): never compared.
+    let alt = doc["coins"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["symbol"] == "ALT")
+        .unwrap();
+    assert!(alt["premium_percent"].is_null());
+    assert!(
+        alt["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "ticker_clash")
+    );
 }
 
 #[test]

@@ -25,7 +25,7 @@ async fn start(opts: SimOptions, tweak: impl FnOnce(&mut Config)) -> (Simulator,
     sim.configure(&mut cfg);
     cfg.general.publish_interval_ms = 50;
     tweak(&mut cfg);
-    let running = app::start(cfg, None, CancellationToken::new())
+    let running = app::start(cfg, app::StartOptions::default(), CancellationToken::new())
         .await
         .unwrap();
     (sim, running)

@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use futures_util::{SinkExt, StreamExt};
-use kimp::feed::session::{self, SessionSpec, Subscriptions};
+use kimp::feed::session::{self, SessionSpec, StreamClass, Subscriptions};
 use kimp::feed::{FeedMsg, ParseError, Parsed};
 use kimp::model::{Currency, FeedState, MarketEvent, Quote, Venue};
 use tokio::net::TcpListener;
@@ -124,6 +124,7 @@ fn spec(urls: Vec<String>, subs: Option<Subscriptions>) -> SessionSpec {
             Duration::from_millis(100),
             Duration::from_secs(60),
         ),
+        class: StreamClass::Ticker,
     }
 }
 

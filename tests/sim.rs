@@ -26,6 +26,9 @@ fn options() -> SimOptions {
         tick: Duration::from_millis(20),
         binance_ping_interval: Duration::from_millis(300),
         upbit_idle_close: Duration::from_secs(60),
+        bithumb_idle_close: Duration::from_secs(60),
+        bybit_idle_close: Duration::from_secs(600),
+        okx_idle_close: Duration::from_secs(30),
     }
 }
 
@@ -96,6 +99,18 @@ async fn get(sim: &Simulator, path: &str) -> (u16, String) {
     (response.status().as_u16(), response.text().await.unwrap())
 }
 
+/// Next text frame (pings skipped) as JSON; panics on a binary frame or after [`WAIT`].
+async fn next_text_json(ws: &mut Ws) -> Value {
+    let msg = next_data(ws).await;
+    assert!(msg.is_text(), "expected a text frame: {msg:?}");
+    json(&msg)
+}
+
+/// Sends one text frame.
+async fn send_text(ws: &mut Ws, text: &str) {
+    ws.send(Message::text(text)).await.unwrap();
+}
+
 /// Reads `n` data frames of a Binance stream as JSON.
 async fn binance_frames(ws: &mut Ws, n: usize) -> Vec<Value> {
     let mut out = Vec::new();
@@ -109,10 +124,22 @@ async fn binance_frames(ws: &mut Ws, n: usize) -> Vec<Value> {
 
 #[path = "sim/binance.rs"]
 mod binance;
+#[path = "sim/bithumb.rs"]
+mod bithumb;
+#[path = "sim/bybit.rs"]
+mod bybit;
+#[path = "sim/consistency.rs"]
+mod consistency;
 #[path = "sim/faults.rs"]
 mod faults;
+#[path = "sim/fear_greed.rs"]
+mod fear_greed;
+#[path = "sim/okx.rs"]
+mod okx;
 #[path = "sim/upbit.rs"]
 mod upbit;
+#[path = "sim/venue_faults.rs"]
+mod venue_faults;
 
 #[tokio::test]
 async fn fx_endpoints_agree_with_each_other() {
@@ -242,18 +269,50 @@ async fn configure_points_feeds_at_the_simulator_and_shutdown_closes() {
         cfg.binance.fallback_ws_url,
         format!("ws://{addr}/binance/stream?streams=!miniTicker@arr")
     );
-    for url in [
-        &cfg.fx.dunamu_url,
-        &cfg.fx.open_er_api_url,
-        &cfg.fx.frankfurter_url,
-    ] {
-        let path = url.strip_prefix(&format!("http://{addr}")).unwrap();
-        assert_eq!(get(&sim, path).await.0, 200, "{url}");
-    }
-    let mut ws = connect(&sim, "/upbit/websocket/v1").await;
-    sim.shutdown().await;
-    assert!(
-        matches!(next_data(&mut ws).await, Message::Close(Some(f)) if u16::from(f.code) == 1001)
+    assert_eq!(
+        cfg.bithumb.ws_url,
+        format!("ws://{addr}/bithumb/websocket/v1")
     );
+    assert_eq!(
+        cfg.bybit.ws_url,
+        format!("ws://{addr}/bybit/v5/public/spot")
+    );
+    assert_eq!(cfg.okx.ws_url, format!("ws://{addr}/okx/ws/v5/public"));
+    // The feeds append these paths to the REST bases.
+    let rest = [
+        cfg.fx.dunamu_url.clone(),
+        cfg.fx.open_er_api_url.clone(),
+        cfg.fx.frankfurter_url.clone(),
+        cfg.fear_greed.url.clone(),
+        format!("{}/public/ticker/ALL_KRW", cfg.bithumb.rest_url),
+        format!("{}/v1/market/all?isDetails=true", cfg.bithumb.rest_url),
+        format!("{}/v1/market/virtual_asset_warning", cfg.bithumb.rest_url),
+        format!("{}/v5/market/tickers?category=spot", cfg.bybit.rest_url),
+        format!(
+            "{}/api/v5/public/instruments?instType=SPOT",
+            cfg.okx.rest_url
+        ),
+    ];
+    for url in &rest {
+        let path = url.strip_prefix(&format!("http://{addr}")).unwrap();
+        let (status, body) = get(&sim, path).await;
+        assert_eq!(status, 200, "{url}");
+        serde_json::from_str::<Value>(&body).unwrap_or_else(|e| panic!("{url}: {e}"));
+    }
+    let mut sockets = Vec::new();
+    for url in [
+        &cfg.bithumb.ws_url,
+        &cfg.bybit.ws_url,
+        &cfg.okx.ws_url,
+        &cfg.upbit.ws_url,
+    ] {
+        sockets.push(connect_async(url.as_str()).await.unwrap().0);
+    }
+    sim.shutdown().await;
+    for ws in &mut sockets {
+        assert!(
+            matches!(next_data(ws).await, Message::Close(Some(f)) if u16::from(f.code) == 1001)
+        );
+    }
     assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
 }

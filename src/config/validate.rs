@@ -8,13 +8,13 @@ use reqwest::Url;
 use tracing_subscriber::EnvFilter;
 
 use super::error::{ConfigError, KeyPath};
-use super::{Config, FxConfig, SymbolsConfig};
+use super::{Config, FxConfig, LiquidationsConfig, SymbolsConfig};
 use crate::model::{FxSource, Venue};
 
 /// Domestic (KRW) venues with a working collector; `--domestic` and `general.domestic` accept these.
-pub const DOMESTIC_VENUES: &[Venue] = &[Venue::Upbit];
+pub const DOMESTIC_VENUES: &[Venue] = &[Venue::Upbit, Venue::Bithumb];
 /// Global (USDT) venues with a working collector; `--overseas` and `general.overseas` accept these.
-pub const OVERSEAS_VENUES: &[Venue] = &[Venue::Binance];
+pub const OVERSEAS_VENUES: &[Venue] = &[Venue::Binance, Venue::Bybit, Venue::Okx];
 
 /// Upper bound of every `*_secs` key: larger values overflow `Instant` arithmetic somewhere.
 const MAX_SECS: u64 = 365 * 86_400;
@@ -54,6 +54,7 @@ impl Config {
         check_symbols(&self.symbols)?;
         check_fx(&self.fx)?;
         check_venues(self)?;
+        check_liquidations(&self.liquidations)?;
         check_simulator(self)
     }
 }
@@ -129,6 +130,32 @@ fn check_venues(config: &Config) -> Check {
     let key = |name: &str| KeyPath::of(&["fear_greed", name]);
     url(key("url"), &fear_greed.url, HTTP)?;
     secs(key("poll_interval_secs"), fear_greed.poll_interval_secs)
+}
+
+/// The shortest `liquidations.silent_timeout_secs`: longer than the 20 s Bybit/OKX ping interval
+/// with margin, so a quiet stream whose only sign of life is a pong is never taken for dead.
+const MIN_SILENT_TIMEOUT_SECS: u64 = 30;
+
+fn check_liquidations(liq: &LiquidationsConfig) -> Check {
+    let key = |name: &str| KeyPath::of(&["liquidations", name]);
+    url(key("binance_ws_url"), &liq.binance_ws_url, WS)?;
+    url(key("bybit_ws_url"), &liq.bybit_ws_url, WS)?;
+    url(key("bybit_rest_url"), &liq.bybit_rest_url, HTTP)?;
+    url(key("okx_ws_url"), &liq.okx_ws_url, WS)?;
+    url(key("okx_rest_url"), &liq.okx_rest_url, HTTP)?;
+    url(key("bitmex_ws_url"), &liq.bitmex_ws_url, WS)?;
+    secs(key("quiet_after_secs"), liq.quiet_after_secs)?;
+    secs(key("silent_timeout_secs"), liq.silent_timeout_secs)?;
+    if liq.silent_timeout_secs < MIN_SILENT_TIMEOUT_SECS {
+        return problem(
+            key("silent_timeout_secs"),
+            format!(
+                "{} is too short, expected at least {MIN_SILENT_TIMEOUT_SECS} (pongs come every 20 s)",
+                liq.silent_timeout_secs
+            ),
+        );
+    }
+    secs(key("symbols_refresh_secs"), liq.symbols_refresh_secs)
 }
 
 fn check_simulator(config: &Config) -> Check {

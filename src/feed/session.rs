@@ -4,21 +4,30 @@
 //!
 //! A venue module only supplies a `parse` function and the constants of its protocol; the session
 //! never knows a venue's field names.
+//!
+//! Liveness depends on the stream's [`StreamClass`] (SPEC §7): a ticker stream must carry data
+//! (no events for `idle_timeout` = stale, reconnect); a liquidation stream runs a stateful
+//! [`LiqParser`](crate::feed::liq::LiqParser), may be `quiet`, and is suspect-silent only when
+//! nothing alive came at all (module `liquidation`).
+
+mod conn;
+mod liquidation;
+
+pub use liquidation::{HEARTBEAT_REPORT, LiqStream, ParserFactory, quiet_detail, silent_detail};
 
 use std::time::Duration;
 
-use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use tokio::sync::{mpsc, watch};
-use tokio::time::{Instant, MissedTickBehavior};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{info, warn};
 
+use self::conn::{ConnSpec, connect_and_drive};
+use self::liquidation::LiqRun;
 use super::backoff::Backoff;
-use super::{Control, FeedMsg, ParseError, Parsed};
+use super::{FeedMsg, ParseError, Parsed};
 use crate::clock::now_ms;
 use crate::model::{FeedId, FeedState, Millis};
 
@@ -29,8 +38,6 @@ pub type ParseFn = fn(&[u8], Millis) -> Result<Parsed, ParseError>;
 const FALLBACK_AFTER: u32 = 3;
 /// After this many consecutive failed attempts the feed is reported `down` (it keeps retrying).
 const DOWN_AFTER: u32 = 5;
-/// How long a fallback URL is used before the primary is tried again.
-const PRIMARY_RETRY: Duration = Duration::from_secs(600);
 /// Longest payload quoted in a debug log line.
 const LOG_PAYLOAD_CHARS: usize = 200;
 
@@ -41,15 +48,28 @@ pub struct AppPing {
     pub message: Message,
 }
 
+/// What a stream carries, which decides how its frames are parsed and how its liveness is judged.
+#[derive(Debug, Clone)]
+pub enum StreamClass {
+    /// Must carry data: frames go through [`SessionSpec::parse`]; a frame with events resets the
+    /// idle watchdog.
+    Ticker,
+    /// May be quiet: frames go through the stream's stateful parser (`parse` is not used); any
+    /// alive frame resets the watchdog; `live`/`quiet`/suspect-silent as in [`LiqStream`].
+    Liquidation(LiqStream),
+}
+
 /// Everything that makes one stream's session.
 #[derive(Debug, Clone)]
 pub struct SessionSpec {
     pub feed: FeedId,
     /// Primary URL first, then fallbacks in order.
     pub urls: Vec<String>,
+    /// The frame parser of a [`StreamClass::Ticker`] stream.
     pub parse: ParseFn,
     pub app_ping: Option<AppPing>,
-    /// A ticker stream with no data for this long is stale: reconnect.
+    /// A ticker stream with no data for this long is stale: reconnect. A liquidation stream with
+    /// no alive frame for this long is stale — suspect-silent when none came since connecting.
     pub idle_timeout: Duration,
     /// Reconnect on schedule before the venue's connection lifetime ends.
     pub lifetime: Option<Duration>,
@@ -61,6 +81,7 @@ pub struct SessionSpec {
     pub live: Option<watch::Sender<bool>>,
     /// Backoff limits: initial, max, healthy period that resets it.
     pub backoff: (Duration, Duration, Duration),
+    pub class: StreamClass,
 }
 
 /// A live list of items (market codes) and how to turn it into the venue's subscribe frames.
@@ -78,6 +99,8 @@ pub struct Subscriptions {
 enum End {
     Cancelled,
     Stale,
+    /// A liquidation stream delivered nothing alive since connecting.
+    Silent,
     Lifetime,
     Closed(String),
     Failed(String),
@@ -88,7 +111,15 @@ impl End {
     fn describe(&self, spec: &SessionSpec) -> String {
         match self {
             End::Cancelled => "cancelled".into(),
+            End::Stale if matches!(spec.class, StreamClass::Liquidation(_)) => format!(
+                "no data or heartbeat for {}",
+                liquidation::human(spec.idle_timeout)
+            ),
             End::Stale => format!("no data for {} s", spec.idle_timeout.as_secs()),
+            End::Silent => match &spec.class {
+                StreamClass::Liquidation(l) => silent_detail(l.url_key),
+                StreamClass::Ticker => "connected but silent".into(),
+            },
             End::Lifetime => "scheduled reconnect before the connection lifetime".into(),
             End::Closed(why) => format!("closed by venue: {why}"),
             End::Failed(why) => why.clone(),
@@ -110,6 +141,10 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
     let mut backoff = Backoff::new(StdRng::from_os_rng()).with_limits(initial, max, healthy);
     let mut url_idx = 0usize;
     let mut failures = 0u32;
+    let mut liq = match &spec.class {
+        StreamClass::Ticker => None,
+        StreamClass::Liquidation(stream) => Some(LiqRun::new(spec.feed, stream)),
+    };
     loop {
         if !wait_for_subscriptions(&mut spec, &cancel).await {
             return;
@@ -127,9 +162,16 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
         {
             return;
         }
-        let outcome = connect_and_drive(&mut spec, &url, url_idx > 0, &tx, &cancel).await;
+        let conn = ConnSpec {
+            url: &url,
+            on_fallback: url_idx > 0,
+            liq: liq.as_mut(),
+        };
+        let outcome = connect_and_drive(&mut spec, conn, &tx, &cancel).await;
         if let Some(live) = &spec.live {
-            live.send_replace(false);
+            // Notify only on a real change: every failed attempt re-sending `false` would restart
+            // a fallback's grace period, and with retries faster than the grace it never ends.
+            live.send_if_modified(|is_live| std::mem::replace(is_live, false));
         }
         if outcome.end == End::Cancelled {
             return;
@@ -140,7 +182,7 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
         } else {
             failures += 1;
         }
-        if outcome.end == End::Stale
+        if matches!(outcome.end, End::Stale | End::Silent)
             && !status(&tx, spec.feed, FeedState::Stale, Some(why.clone())).await
         {
             return;
@@ -204,249 +246,8 @@ async fn status(
     .is_ok()
 }
 
-/// Client socket settings: venue frames are large (Binance all-market arrays ~300 KB).
-fn ws_config() -> WebSocketConfig {
-    WebSocketConfig::default()
-        .max_message_size(Some(16 << 20))
-        .max_frame_size(Some(16 << 20))
-}
-
-async fn connect_and_drive(
-    spec: &mut SessionSpec,
-    url: &str,
-    on_fallback: bool,
-    tx: &mpsc::Sender<FeedMsg>,
-    cancel: &CancellationToken,
-) -> Outcome {
-    let connect = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), false);
-    let connected = tokio::select! {
-        () = cancel.cancelled() => return Outcome { end: End::Cancelled, healthy_for: Duration::ZERO },
-        r = tokio::time::timeout(spec.connect_timeout, connect) => r,
-    };
-    let mut ws = match connected {
-        Ok(Ok((ws, _resp))) => ws,
-        Ok(Err(e)) => return failed(format!("connect failed: {e}")),
-        Err(_) => {
-            return failed(format!(
-                "connect timed out after {} s",
-                spec.connect_timeout.as_secs()
-            ));
-        }
-    };
-    info!(feed = spec.feed, url, "connected");
-    let lifetime = if on_fallback {
-        Some(
-            spec.lifetime
-                .map_or(PRIMARY_RETRY, |l| l.min(PRIMARY_RETRY)),
-        )
-    } else {
-        spec.lifetime
-    };
-    let outcome = drive(&mut ws, spec, lifetime, tx, cancel).await;
-    // Best effort: a polite close; the venue may already be gone.
-    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(None)).await;
-    outcome
-}
-
-fn failed(why: String) -> Outcome {
-    Outcome {
-        end: End::Failed(why),
-        healthy_for: Duration::ZERO,
-    }
-}
-
-/// The read loop over any WebSocket-shaped stream (tests drive it with loopback sockets).
-async fn drive<S>(
-    ws: &mut S,
-    spec: &mut SessionSpec,
-    lifetime: Option<Duration>,
-    tx: &mpsc::Sender<FeedMsg>,
-    cancel: &CancellationToken,
-) -> Outcome
-where
-    S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
-{
-    let mut conn = Conn {
-        feed: spec.feed,
-        parse: spec.parse,
-        live: spec.live.clone(),
-        live_since: None,
-    };
-    let end = conn.run(ws, spec, lifetime, tx, cancel).await;
-    Outcome {
-        end,
-        healthy_for: conn.live_since.map_or(Duration::ZERO, |t| t.elapsed()),
-    }
-}
-
-/// Per-connection state of the read loop.
-struct Conn {
-    feed: FeedId,
-    parse: ParseFn,
-    live: Option<watch::Sender<bool>>,
-    live_since: Option<Instant>,
-}
-
-impl Conn {
-    async fn run<S>(
-        &mut self,
-        ws: &mut S,
-        spec: &mut SessionSpec,
-        lifetime: Option<Duration>,
-        tx: &mpsc::Sender<FeedMsg>,
-        cancel: &CancellationToken,
-    ) -> End
-    where
-        S: Stream<Item = Result<Message, WsError>> + Sink<Message, Error = WsError> + Unpin,
-    {
-        if let Err(e) = send_subscriptions(ws, spec.subscriptions.as_mut()).await {
-            return End::Failed(format!("subscribe failed: {e}"));
-        }
-        let ping_every = spec
-            .app_ping
-            .as_ref()
-            .map_or(Duration::from_secs(3600), |p| p.interval);
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let idle = tokio::time::sleep(spec.idle_timeout);
-        tokio::pin!(idle);
-        let deadline =
-            tokio::time::sleep(lifetime.unwrap_or(Duration::from_secs(100 * 365 * 86_400)));
-        tokio::pin!(deadline);
-        let mut subs = spec.subscriptions.clone();
-        loop {
-            tokio::select! {
-                () = cancel.cancelled() => return End::Cancelled,
-                () = &mut idle => return End::Stale,
-                () = &mut deadline => return End::Lifetime,
-                _ = ping.tick(), if spec.app_ping.is_some() => {
-                    if let Some(p) = &spec.app_ping
-                        && let Err(e) = ws.send(p.message.clone()).await
-                    {
-                        return End::Failed(format!("ping failed: {e}"));
-                    }
-                }
-                changed = changed_subs(subs.as_mut()) => {
-                    if !changed {
-                        subs = None;
-                    } else if let Err(e) = send_subscriptions(ws, subs.as_mut()).await {
-                        return End::Failed(format!("resubscribe failed: {e}"));
-                    }
-                }
-                frame = ws.next() => match frame {
-                    None => return End::Closed("stream ended".into()),
-                    Some(Err(e)) => return End::Failed(format!("read failed: {e}")),
-                    Some(Ok(msg)) => match self.on_message(ws, msg, tx).await {
-                        Step::Continue { data } => {
-                            if data {
-                                idle.as_mut().reset(Instant::now() + spec.idle_timeout);
-                            }
-                        }
-                        Step::End(end) => return end,
-                    },
-                },
-            }
-        }
-    }
-
-    async fn on_message<S>(&mut self, ws: &mut S, msg: Message, tx: &mpsc::Sender<FeedMsg>) -> Step
-    where
-        S: Sink<Message, Error = WsError> + Unpin,
-    {
-        let bytes: &[u8] = match &msg {
-            Message::Text(t) => t.as_bytes(),
-            Message::Binary(b) => b,
-            Message::Ping(_) => {
-                // tungstenite queued the pong; flushing sends it now rather than on the next write.
-                if let Err(e) = ws.flush().await {
-                    return Step::End(End::Failed(format!("pong failed: {e}")));
-                }
-                return Step::Continue { data: false };
-            }
-            Message::Pong(_) | Message::Frame(_) => return Step::Continue { data: false },
-            Message::Close(frame) => {
-                let why = frame.as_ref().map_or_else(
-                    || "no close frame".to_string(),
-                    |f| format!("{} {}", f.code, f.reason),
-                );
-                return Step::End(End::Closed(why));
-            }
-        };
-        let received = now_ms();
-        let msg = match (self.parse)(bytes, received) {
-            Ok(Parsed::Events(events)) => {
-                let data = !events.is_empty();
-                if data && self.live_since.is_none() {
-                    self.live_since = Some(Instant::now());
-                    if let Some(live) = &self.live {
-                        live.send_replace(true);
-                    }
-                    let live = FeedMsg::Status {
-                        feed: self.feed,
-                        state: FeedState::Live,
-                        at_ms: received,
-                        detail: None,
-                    };
-                    if tx.send(live).await.is_err() {
-                        return Step::End(End::Cancelled);
-                    }
-                }
-                if tx
-                    .send(FeedMsg::Events {
-                        feed: self.feed,
-                        events,
-                    })
-                    .await
-                    .is_err()
-                {
-                    return Step::End(End::Cancelled);
-                }
-                return Step::Continue { data };
-            }
-            Ok(Parsed::Control(Control::Reconnect(why))) => return Step::End(End::Control(why)),
-            Err(e) => {
-                debug!(feed = self.feed, error = %e, payload = %truncate(bytes), "frame skipped");
-                FeedMsg::ParseError {
-                    feed: self.feed,
-                    error: e.to_string(),
-                }
-            }
-        };
-        if tx.send(msg).await.is_err() {
-            return Step::End(End::Cancelled);
-        }
-        Step::Continue { data: false }
-    }
-}
-
-enum Step {
-    Continue { data: bool },
-    End(End),
-}
-
-/// Resolves when the subscription list changes (true) or its sender is gone (false); never
-/// resolves when there is no list.
-async fn changed_subs(subs: Option<&mut Subscriptions>) -> bool {
-    match subs {
-        Some(s) => s.items.changed().await.is_ok(),
-        None => std::future::pending().await,
-    }
-}
-
-async fn send_subscriptions<S>(ws: &mut S, subs: Option<&mut Subscriptions>) -> Result<(), WsError>
-where
-    S: Sink<Message, Error = WsError> + Unpin,
-{
-    let Some(subs) = subs else { return Ok(()) };
-    let frames = (subs.frames)(&subs.items.borrow_and_update());
-    for frame in frames {
-        ws.send(Message::text(frame)).await?;
-    }
-    Ok(())
-}
-
 /// A payload cut at a char boundary for logging.
-fn truncate(bytes: &[u8]) -> String {
+pub(crate) fn truncate(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes)
         .chars()
         .take(LOG_PAYLOAD_CHARS)

@@ -1,23 +1,24 @@
 //! Upbit (exchanges.md §1): the ticker subscription and frame parser, and the market-list poller.
 //!
 //! Ticker frames come in DEFAULT or SIMPLE format (short keys); one wire struct reads both through
-//! serde aliases and converts only after the `type` says it is a ticker. The market list gives
-//! names and Upbit's own warning flags (`market_event`) and decides which codes the socket
-//! subscribes to.
+//! serde aliases and converts only after the `type` says it is a ticker. Bithumb's v1 socket speaks
+//! the same protocol, so `parse_ticker` takes the venue and `bithumb` reuses it. The market list
+//! (`markets`) gives names and Upbit's own warning flags (`market_event`) and decides which codes
+//! the socket subscribes to.
+
+mod markets;
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::{mpsc, watch};
-use tokio_util::sync::CancellationToken;
 
-use crate::config::UpbitConfig;
 use crate::feed::num::{self, Num};
-use crate::feed::poller::{self, Reporter, Schedule};
-use crate::feed::{FeedMsg, ParseError, Parsed};
-use crate::model::{Currency, FeedId, FeedState, MarketEvent, MarketInfo, Millis, Quote, Venue};
+use crate::feed::{ParseError, Parsed};
+use crate::model::{Currency, FeedId, MarketEvent, Millis, Quote, Venue};
+
+pub(crate) use markets::{MARKETS_TIMEOUT, MarketSchedule, publish_codes};
+pub use markets::{parse_markets, run_markets};
 
 /// Ticker socket.
 pub const FEED_ID: FeedId = "upbit.ticker";
@@ -26,8 +27,6 @@ pub const MARKETS_FEED_ID: FeedId = "upbit.markets";
 /// First retry delay while the market list has never loaded; doubles up to [`MARKETS_RETRY_MAX`].
 pub const MARKETS_RETRY_MIN: Duration = Duration::from_secs(5);
 pub const MARKETS_RETRY_MAX: Duration = Duration::from_secs(60);
-/// Budget of one market-list request.
-const MARKETS_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A WS frame: ticker (DEFAULT or SIMPLE), another subscribed type, `{"status":"UP"}` or an error.
 ///
@@ -112,6 +111,18 @@ pub fn subscribe_frame(ticket: &str, codes: &[String]) -> String {
 /// Parses one WS frame. KRW tickers become quotes (`KRW-USDT` too: it is the USDT/KRW rate);
 /// other markets, other types and `{"status":"UP"}` are nothing; an error frame is `Venue`.
 pub fn parse(frame: &[u8], received_ms: Millis) -> Result<Parsed, ParseError> {
+    parse_ticker(frame, received_ms, Venue::Upbit)
+}
+
+/// [`parse`] for any venue speaking Upbit's WS ticker protocol (Bithumb v1, exchanges.md §2a): the
+/// quote is `venue`'s. Only the epoch fields are read, never the `trade_date`/`trade_time` wall
+/// clock (UTC on Upbit, KST on Bithumb); fields kimp does not use (`delisting_date` as `null`, `""`
+/// or absent) cannot fail a frame.
+pub(crate) fn parse_ticker(
+    frame: &[u8],
+    received_ms: Millis,
+    venue: Venue,
+) -> Result<Parsed, ParseError> {
     let frame: UpbitFrame<'_> = serde_json::from_slice(frame)?;
     if let Some(error) = frame.error {
         return Err(error.into_parse_error());
@@ -143,7 +154,7 @@ pub fn parse(frame: &[u8], received_ms: Millis) -> Result<Parsed, ParseError> {
         None => num::optional_ms("timestamp", frame.timestamp.as_ref())?,
     };
     Ok(Parsed::Events(vec![MarketEvent::Quote(Quote {
-        venue: Venue::Upbit,
+        venue,
         base: base.to_owned(),
         currency: Currency::Krw,
         price,
@@ -155,167 +166,42 @@ pub fn parse(frame: &[u8], received_ms: Millis) -> Result<Parsed, ParseError> {
 }
 
 /// `KRW-BTC` → `BTC`; any other quote currency → `None`.
-fn krw_base(code: &str) -> Option<&str> {
+pub(crate) fn krw_base(code: &str) -> Option<&str> {
     code.strip_prefix("KRW-").filter(|base| !base.is_empty())
 }
 
-/// One row of `GET /v1/market/all?is_details=true` (rest-market-all-details-recorded.json, docs.upbit.com
-/// `reference/list-trading-pairs`):
-/// `{"market":"KRW-ZIL","korean_name":"질리카","english_name":"Zilliqa","market_event":{"warning":true,
-/// "caution":{"PRICE_FLUCTUATIONS":false,…,"GLOBAL_PRICE_DIFFERENCES":true,…}}}`.
-/// `market_event` is absent without `is_details`; Upbit Indonesia rows lack `korean_name` and still
-/// carry the removed `market_warning` (`"CAUTION"`/`"NONE"`).
-#[derive(Deserialize)]
-struct UpbitMarketRow<'a> {
-    #[serde(borrow)]
-    market: Cow<'a, str>,
-    #[serde(borrow)]
-    korean_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    english_name: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    market_event: Option<UpbitMarketEvent<'a>>,
-    #[serde(borrow)]
-    market_warning: Option<Cow<'a, str>>,
-}
-
-#[derive(Deserialize)]
-struct UpbitMarketEvent<'a> {
-    #[serde(default)]
-    warning: bool,
-    /// Alert type → active; only `true` counts (a future alert-level value would not).
-    #[serde(default, borrow)]
-    caution: BTreeMap<Cow<'a, str>, Num<'a>>,
-}
-
-/// The KRW markets of a market-list body (USDT included), with names and flags (`warning`,
-/// `caution:<KEY>`). A body holding `{"error":…}` is `Venue`.
-pub fn parse_markets(body: &[u8]) -> Result<Vec<MarketInfo>, ParseError> {
-    if body.trim_ascii_start().first() == Some(&b'{') {
-        #[derive(Deserialize)]
-        struct ErrorBody<'a> {
-            #[serde(borrow)]
-            error: Option<UpbitError<'a>>,
-        }
-        let body: ErrorBody<'_> = serde_json::from_slice(body)?;
-        return Err(body.error.map_or_else(
-            || ParseError::field("error", "an object body without `error`"),
-            UpbitError::into_parse_error,
-        ));
+/// For REST endpoints that answer a JSON array: an object body is the venue's error, which Upbit and
+/// Bithumb v1 send as `{"error":{"name":404,"message":"Code not found"}}` (Bithumb with HTTP 200)
+/// or, for an unrouted path, `{"name":"not_found","message":"No Route matched with those values"}`.
+pub(crate) fn reject_object(body: &[u8]) -> Result<(), ParseError> {
+    #[derive(Deserialize)]
+    struct ErrorBody<'a> {
+        #[serde(borrow)]
+        error: Option<UpbitError<'a>>,
+        #[serde(borrow)]
+        name: Option<Num<'a>>,
+        #[serde(borrow)]
+        message: Option<Cow<'a, str>>,
     }
-    let rows: Vec<UpbitMarketRow<'_>> = serde_json::from_slice(body)?;
-    Ok(rows.into_iter().filter_map(market_info).collect())
-}
-
-fn market_info(row: UpbitMarketRow<'_>) -> Option<MarketInfo> {
-    let base = krw_base(&row.market)?.to_owned();
-    let mut flags = Vec::new();
-    match row.market_event {
-        Some(event) => {
-            if event.warning {
-                flags.push("warning".to_owned());
-            }
-            let active = event
-                .caution
-                .into_iter()
-                .filter(|(_, on)| *on == Num::Bool(true));
-            flags.extend(active.map(|(key, _)| format!("caution:{key}")));
-        }
-        None if row.market_warning.as_deref() == Some("CAUTION") => {
-            flags.push("warning".to_owned());
-        }
-        None => {}
+    if body.trim_ascii_start().first() != Some(&b'{') {
+        return Ok(());
     }
-    Some(MarketInfo {
-        venue: Venue::Upbit,
-        base,
-        name_ko: row.korean_name.map(Cow::into_owned),
-        name_en: row.english_name.map(Cow::into_owned),
-        flags,
+    let body: ErrorBody<'_> = serde_json::from_slice(body)?;
+    Err(match body {
+        ErrorBody {
+            error: Some(error), ..
+        } => error.into_parse_error(),
+        ErrorBody {
+            name,
+            message: Some(message),
+            ..
+        } => UpbitError {
+            name,
+            message: Some(message),
+        }
+        .into_parse_error(),
+        _ => ParseError::field("error", "an object body without `error`"),
     })
-}
-
-/// Polls the market list at start and every `market_refresh_secs`; retries sooner (5 s doubling to
-/// 60 s, never later than the refresh) until the first success. Sends `Markets` events, publishes
-/// the sorted `KRW-…` codes on `codes` when they change, and reports parse errors and status.
-pub async fn run_markets(
-    cfg: UpbitConfig,
-    client: reqwest::Client,
-    tx: mpsc::Sender<FeedMsg>,
-    codes: watch::Sender<Vec<String>>,
-    cancel: CancellationToken,
-) {
-    let url = format!(
-        "{}/v1/market/all?is_details=true",
-        cfg.rest_url.trim_end_matches('/')
-    );
-    let refresh = Duration::from_secs(cfg.market_refresh_secs);
-    let mut reporter = Reporter::new(MARKETS_FEED_ID, tx, cancel.clone());
-    let mut schedule = Schedule::new(refresh);
-    let mut retry = Some(MARKETS_RETRY_MIN);
-    while schedule.wait(&cancel).await {
-        let poll = poll_markets(&client, &url, &mut reporter, &codes);
-        match poller::until_cancelled(&cancel, poll).await {
-            Some(Ok(true)) => retry = None,
-            Some(Ok(false)) => {
-                if let Some(delay) = retry {
-                    schedule.retry_after(delay.min(refresh));
-                    retry = Some((delay * 2).min(MARKETS_RETRY_MAX));
-                }
-            }
-            Some(Err(poller::Closed)) | None => return,
-        }
-    }
-}
-
-/// One poll; `Ok(true)` when a list was delivered.
-async fn poll_markets(
-    client: &reqwest::Client,
-    url: &str,
-    reporter: &mut Reporter,
-    codes: &watch::Sender<Vec<String>>,
-) -> Result<bool, poller::Closed> {
-    let body = match poller::fetch(client, url, MARKETS_TIMEOUT).await {
-        Ok(body) => body,
-        Err(error) => {
-            tracing::warn!(feed = MARKETS_FEED_ID, %error, "market list fetch failed");
-            reporter
-                .status(FeedState::Down, Some(error.to_string()))
-                .await?;
-            return Ok(false);
-        }
-    };
-    let markets = match parse_markets(&body) {
-        Ok(markets) => markets,
-        Err(error) => {
-            reporter.parse_error(error.to_string()).await?;
-            reporter
-                .status(FeedState::Down, Some(error.to_string()))
-                .await?;
-            return Ok(false);
-        }
-    };
-    let mut list: Vec<String> = markets.iter().map(|m| format!("KRW-{}", m.base)).collect();
-    list.sort_unstable();
-    list.dedup();
-    let count = list.len();
-    codes.send_if_modified(|current| {
-        let changed = *current != list;
-        if changed {
-            *current = list;
-        }
-        changed
-    });
-    reporter
-        .events(vec![MarketEvent::Markets {
-            venue: Venue::Upbit,
-            markets,
-        }])
-        .await?;
-    reporter
-        .status(FeedState::Live, Some(format!("{count} KRW markets")))
-        .await?;
-    Ok(true)
 }
 
 #[cfg(test)]

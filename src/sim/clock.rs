@@ -33,6 +33,21 @@ pub(crate) fn upbit_date_time(ms: u64) -> (String, String) {
     )
 }
 
+/// Bithumb's WebSocket `trade_date`/`trade_time`: KST wall clock (`20260730`, `164855`).
+pub(crate) fn kst_compact(ms: u64) -> (String, String) {
+    let t = kst(ms);
+    (
+        format!("{:04}{:02}{:02}", t.year(), u8::from(t.month()), t.day()),
+        format!("{:02}{:02}{:02}", t.hour(), t.minute(), t.second()),
+    )
+}
+
+/// Bithumb's alert `end_date`: KST wall clock `2026-07-31 06:59:59`.
+pub(crate) fn kst_date_time_spaced(ms: u64) -> String {
+    let (date, time) = kst_date_time(ms);
+    format!("{date} {time}")
+}
+
 /// `2026-07-30` (UTC) for `ms` shifted by `days_back` days into the past.
 pub(crate) fn date_dashed_utc(ms: u64, days_back: i64) -> String {
     let t = utc(ms) - Duration::days(days_back);
@@ -120,6 +135,11 @@ mod tests {
         assert_eq!(date_dashed_utc(ms, 29), "2026-07-01");
         assert_eq!(rfc2822_utc(ms / 1000), "Thu, 30 Jul 2026 07:41:00 +0000");
         assert_eq!(iso_utc(ms), "2026-07-30T07:41:00.652+0000");
+        assert_eq!(
+            kst_compact(ms),
+            ("20260730".to_owned(), "164100".to_owned())
+        );
+        assert_eq!(kst_date_time_spaced(ms), "2026-07-30 16:41:00");
         // 2026-08-01 is a Saturday.
         assert_eq!(working_date_utc(ms + 2 * DAY_MS), "2026-07-31");
     }

@@ -3,7 +3,8 @@
 //!
 //! A patch names only what changes, for example
 //! `{"upbit":{"silent":true,"malformed_every":3},"fx":{"rest_status":503},"rate_multiplier":2}`;
-//! `"rest_status":null` clears a status; one-shot actions are `"drop":["upbit","binance"]`,
+//! `"rest_status":null` clears a status. Venues: `upbit`, `binance`, `fx`, `bithumb`, `bybit`,
+//! `okx`, `fear_greed`. One-shot actions are `"drop":["upbit","okx"]`,
 //! `"binance_server_shutdown":true` and `"reset":true` (applied first). A bad body changes nothing
 //! and gets 400 `{"error":{"code":"bad_request","message":...}}`.
 
@@ -49,6 +50,10 @@ struct FaultPatch {
     upbit: Option<VenuePatch>,
     binance: Option<VenuePatch>,
     fx: Option<VenuePatch>,
+    bithumb: Option<VenuePatch>,
+    bybit: Option<VenuePatch>,
+    okx: Option<VenuePatch>,
+    fear_greed: Option<VenuePatch>,
     rate_multiplier: Option<f64>,
     drop: Vec<SimVenue>,
     binance_server_shutdown: bool,
@@ -92,6 +97,10 @@ impl FaultPatch {
             (SimVenue::Upbit, self.upbit),
             (SimVenue::Binance, self.binance),
             (SimVenue::Fx, self.fx),
+            (SimVenue::Bithumb, self.bithumb),
+            (SimVenue::Bybit, self.bybit),
+            (SimVenue::Okx, self.okx),
+            (SimVenue::FearGreed, self.fear_greed),
         ];
         for (venue, patch) in &venues {
             if let Some(StatusPatch::Set(Some(status))) = patch.as_ref().map(|p| p.rest_status)
@@ -137,13 +146,14 @@ mod tests {
     fn patch_merges_and_validates() {
         let faults = Faults::default();
         let patch: FaultPatch = serde_json::from_str(
-            r#"{"upbit":{"silent":true,"rest_status":503},"rate_multiplier":2.5,"drop":["fx"]}"#,
+            r#"{"upbit":{"silent":true,"rest_status":503},"okx":{"malformed_every":2},"rate_multiplier":2.5,"drop":["fx","fear_greed"]}"#,
         )
         .unwrap();
         patch.apply(&faults).unwrap();
         let s = faults.settings();
         assert!(s.upbit.silent);
         assert_eq!(s.upbit.rest_status, Some(503));
+        assert_eq!(s.okx.malformed_every, 2);
         assert!((s.rate_multiplier - 2.5).abs() < f64::EPSILON);
 
         let clear: FaultPatch = serde_json::from_str(r#"{"upbit":{"rest_status":null}}"#).unwrap();

@@ -1,20 +1,25 @@
 //! The model task: steps the market on a timer and broadcasts what the venues publish.
 //!
 //! Frames are serialised once here and shared by every connection (`Bytes` clones are cheap):
-//! Upbit tickers in both key styles after every step, Binance "changed symbols" arrays once a
-//! second. The rate multiplier runs several steps per tick and pushes Binance more often, which is
+//! Upbit and Bithumb tickers in both key styles and Bybit and OKX ticker pushes after every step,
+//! Binance "changed symbols" arrays once a second. A venue nobody is connected to costs nothing.
+//! The rate multiplier runs several steps per tick and pushes Binance more often, which is
 //! what a benchmark wants from "more messages".
 
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::ws::Utf8Bytes;
 use bytes::Bytes;
 use tokio::time::{Instant, MissedTickBehavior};
 
-use super::Shared;
 use super::binance_wire::{mini_array, ticker_1d_array};
 use super::clock::now_ms;
+use super::market::{MarketModel, Step};
+use super::spot::SpotTick;
+use super::ticker::UpbitMarket;
 use super::upbit_wire::{Format, ticker_frame};
+use super::{Shared, bithumb_wire, bybit_wire, okx_wire};
 
 /// Binance pushes its all-market arrays once a second.
 const BINANCE_PUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -23,7 +28,7 @@ const MIN_BINANCE_PUSH_INTERVAL: Duration = Duration::from_millis(10);
 /// Cap on model steps per tick, so a huge multiplier cannot stall the runtime thread.
 const MAX_STEPS_PER_TICK: f64 = 10_000.0;
 
-/// One Upbit market's ticker after a trade, in both key styles.
+/// One Upbit (or Bithumb) market's ticker after a trade, in both key styles.
 #[derive(Debug)]
 pub(crate) struct UpbitFrame {
     pub market: usize,
@@ -31,7 +36,7 @@ pub(crate) struct UpbitFrame {
     pub simple: Bytes,
 }
 
-/// Everything Upbit published in one step.
+/// Everything Upbit (or Bithumb, on its own channel) published in one step.
 #[derive(Debug)]
 pub(crate) struct UpbitTick {
     /// The model step that produced these frames.
@@ -81,7 +86,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
 fn step_once(shared: &Shared, changed: &mut [bool]) {
     let now = now_ms();
     let want_upbit = shared.upbit_tx.receiver_count() > 0;
-    let tick = {
+    let want_bithumb = shared.bithumb_tx.receiver_count() > 0;
+    let want_bybit = shared.bybit_tx.receiver_count() > 0;
+    let want_okx = shared.okx_tx.receiver_count() > 0;
+    let (upbit, bithumb, bybit, okx) = {
         let mut model = shared.model();
         let step = model.step(now);
         for &i in &step.binance {
@@ -89,28 +97,81 @@ fn step_once(shared: &Shared, changed: &mut [bool]) {
                 *c = true;
             }
         }
-        if !want_upbit || step.upbit.is_empty() {
-            return;
-        }
-        let frames = step
-            .upbit
-            .iter()
-            .filter_map(|&i| {
-                let m = model.upbit.get(i)?;
-                Some(UpbitFrame {
-                    market: i,
-                    default: Bytes::from(ticker_frame(m, Format::Default, false, now)),
-                    simple: Bytes::from(ticker_frame(m, Format::Simple, false, now)),
-                })
-            })
-            .collect();
-        UpbitTick {
-            step: model.steps(),
-            frames,
-        }
+        let steps = model.steps();
+        (
+            want_upbit.then(|| korean_tick(&model.upbit, &step.upbit, steps, ticker_frame, now)),
+            want_bithumb.then(|| {
+                let frame = bithumb_wire::ticker_frame;
+                korean_tick(&model.bithumb, &step.bithumb, steps, frame, now)
+            }),
+            want_bybit.then(|| spot_tick(&model, &step, Venue::Bybit, now)),
+            want_okx.then(|| spot_tick(&model, &step, Venue::Okx, now)),
+        )
     };
     // No receivers between the check and the send only loses a frame nobody wanted.
-    let _ = shared.upbit_tx.send(Arc::new(tick));
+    if let Some(tick) = upbit.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.upbit_tx.send(Arc::new(tick));
+    }
+    if let Some(tick) = bithumb.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.bithumb_tx.send(Arc::new(tick));
+    }
+    if let Some(tick) = bybit.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.bybit_tx.send(Arc::new(tick));
+    }
+    if let Some(tick) = okx.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.okx_tx.send(Arc::new(tick));
+    }
+}
+
+/// What an Upbit-protocol venue publishes for the markets that traded.
+fn korean_tick(
+    markets: &[UpbitMarket],
+    traded: &[usize],
+    step: u64,
+    frame: fn(&UpbitMarket, Format, bool, u64) -> String,
+    now: u64,
+) -> UpbitTick {
+    let frames = traded
+        .iter()
+        .filter_map(|&i| {
+            let m = markets.get(i)?;
+            Some(UpbitFrame {
+                market: i,
+                default: Bytes::from(frame(m, Format::Default, false, now)),
+                simple: Bytes::from(frame(m, Format::Simple, false, now)),
+            })
+        })
+        .collect();
+    UpbitTick { step, frames }
+}
+
+#[derive(Clone, Copy)]
+enum Venue {
+    Bybit,
+    Okx,
+}
+
+/// What Bybit or OKX pushes for the symbols that traded.
+fn spot_tick(model: &MarketModel, step: &Step, venue: Venue, now: u64) -> SpotTick {
+    let frame = |i: usize| match venue {
+        Venue::Bybit => model.bybit.get(i).map(|s| bybit_wire::ticker_frame(s, now)),
+        Venue::Okx => model
+            .okx
+            .get(i)
+            .map(|inst| okx_wire::ticker_frame(inst, now)),
+    };
+    let traded = match venue {
+        Venue::Bybit => &step.bybit,
+        Venue::Okx => &step.okx,
+    };
+    let frames = traded
+        .iter()
+        .filter_map(|&i| Some((i, Utf8Bytes::from(frame(i)?))))
+        .collect();
+    SpotTick {
+        step: model.steps(),
+        frames,
+    }
 }
 
 fn push_binance(shared: &Shared, changed: &mut [bool]) {

@@ -16,22 +16,38 @@ use tokio_util::sync::CancellationToken;
 
 use super::wire::truncate_half;
 
-/// A simulated venue, as fault knobs address it.
+/// A simulated venue, as fault knobs address it (`"upbit"`, …, `"fear_greed"` over HTTP).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum SimVenue {
     Upbit,
     Binance,
+    /// Every USD/KRW source (Dunamu, open.er-api, Frankfurter).
     Fx,
+    Bithumb,
+    Bybit,
+    Okx,
+    /// alternative.me's fear & greed index (REST only).
+    FearGreed,
 }
 
+/// Number of [`SimVenue`]s.
+const VENUES: usize = 7;
+
 impl SimVenue {
+    /// Every venue.
+    pub const ALL: [SimVenue; VENUES] = [
+        SimVenue::Upbit,
+        SimVenue::Binance,
+        SimVenue::Fx,
+        SimVenue::Bithumb,
+        SimVenue::Bybit,
+        SimVenue::Okx,
+        SimVenue::FearGreed,
+    ];
+
     fn index(self) -> usize {
-        match self {
-            SimVenue::Upbit => 0,
-            SimVenue::Binance => 1,
-            SimVenue::Fx => 2,
-        }
+        self as usize
     }
 }
 
@@ -46,7 +62,9 @@ pub struct VenueFaults {
     pub malformed_every: u32,
     /// Delay before every REST reply.
     pub rest_delay_ms: u64,
-    /// Answer every REST request with this HTTP status (e.g. 503) instead of data.
+    /// Answer every REST request with this error instead of data: the HTTP status (e.g. 503) on
+    /// most venues; on Bithumb and Bybit, whose errors come with HTTP 200, the venue's in-body
+    /// error (`{"status":"5500",…}`, `{"error":{"name":<status>,…}}`, `"retCode":10016`).
     pub rest_status: Option<u16>,
 }
 
@@ -56,6 +74,10 @@ pub struct FaultSettings {
     pub upbit: VenueFaults,
     pub binance: VenueFaults,
     pub fx: VenueFaults,
+    pub bithumb: VenueFaults,
+    pub bybit: VenueFaults,
+    pub okx: VenueFaults,
+    pub fear_greed: VenueFaults,
     /// Message rate multiplier (benchmarks): the model steps this many times per tick and Binance
     /// pushes this many times per second. 1 = real rate.
     pub rate_multiplier: f64,
@@ -67,6 +89,10 @@ impl Default for FaultSettings {
             upbit: VenueFaults::default(),
             binance: VenueFaults::default(),
             fx: VenueFaults::default(),
+            bithumb: VenueFaults::default(),
+            bybit: VenueFaults::default(),
+            okx: VenueFaults::default(),
+            fear_greed: VenueFaults::default(),
             rate_multiplier: 1.0,
         }
     }
@@ -80,6 +106,10 @@ impl FaultSettings {
             SimVenue::Upbit => &self.upbit,
             SimVenue::Binance => &self.binance,
             SimVenue::Fx => &self.fx,
+            SimVenue::Bithumb => &self.bithumb,
+            SimVenue::Bybit => &self.bybit,
+            SimVenue::Okx => &self.okx,
+            SimVenue::FearGreed => &self.fear_greed,
         }
     }
 
@@ -88,6 +118,10 @@ impl FaultSettings {
             SimVenue::Upbit => &mut self.upbit,
             SimVenue::Binance => &mut self.binance,
             SimVenue::Fx => &mut self.fx,
+            SimVenue::Bithumb => &mut self.bithumb,
+            SimVenue::Bybit => &mut self.bybit,
+            SimVenue::Okx => &mut self.okx,
+            SimVenue::FearGreed => &mut self.fear_greed,
         }
     }
 }
@@ -96,7 +130,7 @@ impl FaultSettings {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FaultState {
     pub settings: FaultSettings,
-    drops: [u64; 3],
+    drops: [u64; VENUES],
     shutdowns: u64,
 }
 
@@ -107,14 +141,14 @@ pub const RATE_MULTIPLIER_RANGE: (f64, f64) = (0.01, 1000.0);
 #[derive(Debug, Clone)]
 pub struct Faults {
     tx: watch::Sender<FaultState>,
-    rest_replies: Arc<[AtomicU64; 3]>,
+    rest_replies: Arc<[AtomicU64; VENUES]>,
 }
 
 impl Default for Faults {
     fn default() -> Self {
         Faults {
             tx: watch::Sender::new(FaultState::default()),
-            rest_replies: Arc::new([AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0)]),
+            rest_replies: Arc::new(std::array::from_fn(|_| AtomicU64::new(0))),
         }
     }
 }

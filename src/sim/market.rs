@@ -2,11 +2,18 @@
 //!
 //! One [`MarketModel::step`] is [`STEP_MS`] of market time. Each step moves the USD/KRW rate, the
 //! tether premium, the market-wide kimchi premium and every coin's USD price (a mean-reverting
-//! random walk with a common market factor), then lets a random subset of Upbit markets and Binance
-//! symbols trade. Upbit's KRW price is derived exactly as the premium formulas read it back:
+//! random walk with a common market factor), then lets a random subset of each venue's markets
+//! trade. Upbit's KRW price is derived exactly as the premium formulas read it back:
 //! `K = G × U × (1 + kimp_usdt)` with `U = F × (1 + tether_premium)`, so a client that computes the
-//! premium from the wire recovers the model's numbers. Everything random comes from one
-//! `StdRng::seed_from_u64(seed)` drawn in a fixed order: same seed and start time ⇒ same states.
+//! premium from the wire recovers the model's numbers. Bithumb, Bybit and OKX trade a small,
+//! wandering basis away from Upbit and Binance (`market/venues.rs`). Everything random comes from
+//! `StdRng`s seeded from `seed` and drawn in a fixed order: same seed and start time ⇒ same states.
+
+mod state;
+mod venues;
+
+pub use state::ModelState;
+pub(crate) use venues::OkxInst;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
@@ -18,6 +25,7 @@ use super::coins::{
 };
 use super::ticker::{BinancePair, BinanceSymbol, UpbitMarket, UpbitQuote};
 use super::wire::round_decimals;
+use venues::Others;
 
 /// Market time covered by one model step.
 pub const STEP_MS: u64 = 250;
@@ -47,23 +55,14 @@ pub(crate) struct FxQuote {
     pub updates_today: u32,
 }
 
-/// What traded in one step (indexes into the model's Upbit markets and Binance symbols).
+/// What traded in one step (indexes into each venue's markets).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Step {
     pub upbit: Vec<usize>,
     pub binance: Vec<usize>,
-}
-
-/// Comparable view of the model: rates and every last price.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ModelState {
-    pub usd_krw: f64,
-    pub usdt_krw: f64,
-    pub kimp_usdt: f64,
-    /// `(code, trade_price)` for every Upbit market, `KRW-BTC` style.
-    pub upbit: Vec<(String, f64)>,
-    /// `(symbol, last price)` for every Binance symbol, `BTCUSDT` style.
-    pub binance: Vec<(String, f64)>,
+    pub bithumb: Vec<usize>,
+    pub bybit: Vec<usize>,
+    pub okx: Vec<usize>,
 }
 
 #[derive(Debug, Clone)]
@@ -82,6 +81,10 @@ pub struct MarketModel {
     coins: Vec<Coin>,
     pub(crate) upbit: Vec<UpbitMarket>,
     pub(crate) binance: Vec<BinanceSymbol>,
+    pub(crate) bithumb: Vec<UpbitMarket>,
+    pub(crate) bybit: Vec<BinanceSymbol>,
+    pub(crate) okx: Vec<OkxInst>,
+    others: Others,
     fx: f64,
     fx_level: f64,
     fx_daily: f64,
@@ -143,6 +146,10 @@ impl MarketModel {
             coins,
             upbit: Vec::new(),
             binance: Vec::new(),
+            bithumb: Vec::new(),
+            bybit: Vec::new(),
+            okx: Vec::new(),
+            others: Others::new(seed),
             fx,
             fx_level,
             fx_daily: round_decimals(fx + 0.8 * normal_fixed(seed), 4),
@@ -152,6 +159,7 @@ impl MarketModel {
             steps: 0,
         };
         model.list_markets(start_ms);
+        model.list_others(start_ms);
         model
     }
 
@@ -163,7 +171,7 @@ impl MarketModel {
                 spec.symbol == WARNING_COIN,
                 spec.symbol == GLOBAL_PRICE_DIFFERENCES_COIN,
             );
-            upbit.push(self.upbit_market(quote, spec.upbit_krw_24h, flags, start_ms));
+            upbit.push(self.upbit_market(quote, spec.krw_24h, flags, start_ms));
         }
         upbit.push(self.upbit_market(UpbitQuote::KrwUsdt, 5.0e11, (false, false), start_ms));
         for &(quote, base) in UPBIT_CROSS {
@@ -180,7 +188,7 @@ impl MarketModel {
         let mut binance = Vec::new();
         for (i, spec) in COINS.iter().enumerate().filter(|(_, c)| c.on_binance()) {
             let pair = BinancePair::Usdt(i);
-            binance.push(self.binance_symbol(pair, spec.binance_usdt_24h));
+            binance.push(self.binance_symbol(pair, spec.usdt_24h));
         }
         for &(base, quote) in BINANCE_CROSS {
             let Some(b) = index_of(base) else { continue };
@@ -228,7 +236,9 @@ impl MarketModel {
     fn binance_symbol(&mut self, pair: BinancePair, usdt_24h: f64) -> BinanceSymbol {
         let fair = self.binance_fair(pair);
         let (change, quote_24h) = match pair {
-            BinancePair::Usdt(c) | BinancePair::Fdusd(c) => (self.coins[c].change_24h, usdt_24h),
+            BinancePair::Usdt(c) | BinancePair::Fdusd(c) | BinancePair::Usdc(c) => {
+                (self.coins[c].change_24h, usdt_24h)
+            }
             BinancePair::Btc(c) => (
                 self.coins[c].change_24h - self.coins[0].change_24h,
                 usdt_24h / self.coins[0].usd,
@@ -258,8 +268,9 @@ impl MarketModel {
         match pair {
             BinancePair::Usdt(c) => self.coins[c].usd,
             BinancePair::Btc(c) => self.coins[c].usd / self.coins[0].usd,
-            // FDUSD trades a hair under USDT.
+            // FDUSD trades a hair under USDT, USDC a hair over.
             BinancePair::Fdusd(c) => self.coins[c].usd * 1.0003,
+            BinancePair::Usdc(c) => self.coins[c].usd * 0.9998,
         }
     }
 
@@ -296,6 +307,7 @@ impl MarketModel {
                 step.binance.push(i);
             }
         }
+        self.step_others(now_ms, &mut step);
         step
     }
 
@@ -323,26 +335,6 @@ impl MarketModel {
     /// USD/KRW as the daily reference sources (open.er-api, Frankfurter) publish it.
     pub(crate) fn fx_daily(&self) -> f64 {
         self.fx_daily
-    }
-
-    /// Comparable snapshot of rates and last prices.
-    #[must_use]
-    pub fn state(&self) -> ModelState {
-        ModelState {
-            usd_krw: self.fx,
-            usdt_krw: self.usdt_krw(),
-            kimp_usdt: self.kimp,
-            upbit: self
-                .upbit
-                .iter()
-                .map(|m| (m.code.clone(), m.t.last))
-                .collect(),
-            binance: self
-                .binance
-                .iter()
-                .map(|s| (s.symbol.clone(), s.t.last))
-                .collect(),
-        }
     }
 }
 

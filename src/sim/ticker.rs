@@ -1,9 +1,15 @@
-//! Per-market ticker state of the model: what an Upbit market or a Binance symbol has traded.
+//! Per-market ticker state of the model: what a Korean market (Upbit, Bithumb) or a global spot
+//! symbol (Binance, Bybit, OKX; `global.rs`) has traded.
 //!
 //! Each market keeps the counters its venue publishes (Upbit: daily open/high/low since 00:00 UTC,
-//! `acc_trade_*` since 00:00 UTC and over a rolling 24 h; Binance: a rolling 1-day window). Rolling
-//! counters decay by `1 / STEPS_PER_DAY` per step while trades add to them, so they hover around
-//! the coin's typical daily value however long the simulator runs.
+//! Bithumb the same since 00:00 KST, `acc_trade_*` since the day start and over a rolling 24 h;
+//! global venues: a rolling 1-day window). Rolling counters decay by `1 / STEPS_PER_DAY` per step
+//! while trades add to them, so they hover around the coin's typical daily value however long the
+//! simulator runs.
+
+mod global;
+
+pub(crate) use global::{BinancePair, BinanceSymbol};
 
 use rand::Rng;
 use rand::rngs::StdRng;
@@ -15,7 +21,7 @@ use super::wire::round_decimals;
 
 const DECAY: f64 = 1.0 - 1.0 / STEPS_PER_DAY;
 
-/// How an Upbit market is quoted.
+/// How a Korean market is quoted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum UpbitQuote {
     /// `KRW-{coin}`
@@ -123,6 +129,8 @@ pub(crate) struct UpbitMarket {
     pub global_price_differences: bool,
     trade_prob: f64,
     avg_trade_value: f64,
+    /// Where the venue's day starts: 0 = 00:00 UTC (Upbit), 9 h = 00:00 KST (Bithumb).
+    day_offset_ms: u64,
     pub t: UpbitTicker,
 }
 
@@ -134,6 +142,8 @@ pub(crate) struct UpbitTicker {
     pub low: f64,
     pub last: f64,
     pub prev_close: f64,
+    /// Price 24 h ago (a slow pull approximates the rolling window; Bithumb's `fluctate_24H`).
+    pub open_24h: f64,
     pub trade_volume: f64,
     pub ask: bool,
     pub acc_price: f64,
@@ -189,6 +199,7 @@ impl UpbitMarket {
             low,
             last,
             prev_close,
+            open_24h: prev_close,
             trade_volume,
             ask: rng.random_bool(0.5),
             acc_price,
@@ -213,8 +224,17 @@ impl UpbitMarket {
             global_price_differences,
             trade_prob,
             avg_trade_value,
+            day_offset_ms: 0,
             t,
         }
+    }
+
+    /// The venue's day starts `offset_ms` after 00:00 UTC (Bithumb: 00:00 KST is 15:00 UTC the
+    /// day before, so pass 9 h).
+    pub(crate) fn with_day_offset(mut self, offset_ms: u64, now_ms: u64) -> Self {
+        self.day_offset_ms = offset_ms;
+        self.t.day = (now_ms + offset_ms) / DAY_MS;
+        self
     }
 
     /// One model step; returns whether the market traded (and so publishes a ticker).
@@ -222,12 +242,15 @@ impl UpbitMarket {
         let t = &mut self.t;
         t.acc_price_24h *= DECAY;
         t.acc_volume_24h *= DECAY;
+        t.open_24h += (t.last - t.open_24h) / STEPS_PER_DAY;
         if !rng.random_bool(self.trade_prob) {
             return false;
         }
-        if now_ms / DAY_MS != t.day {
-            // Upbit's day (and the change vs the previous close) resets at 00:00 UTC.
-            t.day = now_ms / DAY_MS;
+        let day = (now_ms + self.day_offset_ms) / DAY_MS;
+        if day != t.day {
+            // The day (and the change vs the previous close) resets at 00:00 UTC on Upbit,
+            // 00:00 KST on Bithumb.
+            t.day = day;
             t.prev_close = t.last;
             t.opening = t.last;
             t.high = t.last;
@@ -265,129 +288,6 @@ impl UpbitMarket {
     }
 }
 
-/// How a Binance symbol is quoted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum BinancePair {
-    /// `{coin}USDT`
-    Usdt(usize),
-    /// `{coin}BTC`
-    Btc(usize),
-    /// `{coin}FDUSD`
-    Fdusd(usize),
-}
-
-/// One Binance symbol and its rolling-window counters.
-#[derive(Debug, Clone)]
-pub(crate) struct BinanceSymbol {
-    pub symbol: String,
-    pub pair: BinancePair,
-    /// Decimals of the price unit (Binance prints 8 regardless; values are rounded to this).
-    pub decimals: i32,
-    trade_prob: f64,
-    avg_trade_value: f64,
-    pub t: BinanceTicker,
-}
-
-/// The fields of Binance's rolling-window ticker.
-#[derive(Debug, Clone)]
-pub(crate) struct BinanceTicker {
-    pub open: f64,
-    pub high: f64,
-    pub low: f64,
-    pub last: f64,
-    pub base_volume: f64,
-    pub quote_volume: f64,
-    pub first_id: u64,
-    pub last_id: u64,
-    count: f64,
-}
-
-impl BinanceSymbol {
-    pub(crate) fn new(
-        pair: BinancePair,
-        fair: f64,
-        change: f64,
-        quote_24h: f64,
-        usdt_24h: f64,
-        rng: &mut StdRng,
-    ) -> Self {
-        let symbol = match pair {
-            BinancePair::Usdt(c) => format!("{}USDT", COINS[c].symbol),
-            BinancePair::Btc(c) => format!("{}BTC", COINS[c].symbol),
-            BinancePair::Fdusd(c) => format!("{}FDUSD", COINS[c].symbol),
-        };
-        let decimals = significant_decimals(fair, 6);
-        let trade_prob = trade_probability(usdt_24h, 0.3, 1e7);
-        let last = round_decimals(fair, decimals);
-        let open = round_decimals(fair / (1.0 + change), decimals);
-        let high = round_decimals(
-            open.max(last) * (1.0 + rng.random_range(0.0..0.02)),
-            decimals,
-        );
-        let low = round_decimals(
-            open.min(last) * (1.0 - rng.random_range(0.0..0.02)),
-            decimals,
-        );
-        let quote_volume = quote_24h * rng.random_range(0.7..1.3);
-        let avg_trade_value = quote_24h / (STEPS_PER_DAY * trade_prob);
-        let count = (quote_volume / (avg_trade_value / 3.0)).max(1.0).round();
-        let last_id = rng.random_range(100_000_000..4_000_000_000_u64);
-        let t = BinanceTicker {
-            open,
-            high,
-            low,
-            last,
-            base_volume: quote_volume / f64::midpoint(open, last),
-            quote_volume,
-            first_id: last_id.saturating_sub(count_u64(count)),
-            last_id,
-            count,
-        };
-        BinanceSymbol {
-            symbol,
-            pair,
-            decimals,
-            trade_prob,
-            avg_trade_value,
-            t,
-        }
-    }
-
-    /// One model step; returns whether the symbol traded (and so belongs in "changed" arrays).
-    pub(crate) fn step(&mut self, fair: f64, rng: &mut StdRng) -> bool {
-        let t = &mut self.t;
-        t.base_volume *= DECAY;
-        t.quote_volume *= DECAY;
-        t.count *= DECAY;
-        // The rolling window's open follows the price a day behind; a slow pull approximates it.
-        t.open += (t.last - t.open) / STEPS_PER_DAY;
-        if !rng.random_bool(self.trade_prob) {
-            return false;
-        }
-        let price = round_decimals(fair * (1.0 + 0.000_1 * normal(rng)), self.decimals);
-        let trades = rng.random_range(1..=4_u64);
-        let value = trade_value(self.avg_trade_value, rng);
-        t.last = price;
-        t.high = t.high.max(price);
-        t.low = t.low.min(price);
-        t.quote_volume += value;
-        t.base_volume += value / price;
-        t.last_id += trades;
-        t.count += trades as f64;
-        t.first_id = t.last_id.saturating_sub(count_u64(t.count));
-        true
-    }
-}
-
-#[expect(
-    clippy::cast_possible_truncation,
-    clippy::cast_sign_loss,
-    reason = "a trade count: non-negative and far below 2^53"
-)]
-fn count_u64(count: f64) -> u64 {
-    count.max(0.0).round() as u64
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -400,12 +300,5 @@ mod tests {
         assert!((btc.round(0.014_023_7) - 0.014_02).abs() < 1e-12);
         assert!((btc.round(532.17) - 532.2).abs() < 1e-9);
         assert!((UpbitQuote::Btc(1).round(0.033_712_345_67) - 0.033_712_35).abs() < 1e-12);
-    }
-
-    #[test]
-    fn binance_decimals_keep_six_digits() {
-        assert_eq!(significant_decimals(101_234.5, 6), 2);
-        assert_eq!(significant_decimals(2.31, 6), 5);
-        assert_eq!(significant_decimals(0.000_006_2, 6), 8);
     }
 }

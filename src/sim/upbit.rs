@@ -6,9 +6,13 @@
 //! `PING` is answered with `{"status":"UP"}` (and then every 10 s), errors are an error frame then
 //! close 1000, and a client that sends nothing for `upbit_idle_close` loses the TCP connection
 //! without a close frame (the 1006 observed at ~60 s).
+//!
+//! Bithumb's v1 WebSocket is the same protocol with its own quirks; it runs this session with a
+//! [`Dialect`] of its own (`bithumb.rs`).
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
@@ -17,14 +21,19 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use serde_json::json;
+use tokio::sync::broadcast;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::time::{Instant, Interval};
 
 use super::clock::now_ms;
 use super::driver::UpbitTick;
 use super::faults::{FaultWatch, SimVenue, garbage_binary};
-use super::upbit_wire::{Format, Subscribe, market_list, parse_subscribe, ticker_frame};
-use super::{OpenGuard, Shared, Stats};
+use super::market::MarketModel;
+use super::ticker::UpbitMarket;
+use super::upbit_wire::{
+    Format, Subscribe, SubscribeError, market_list, parse_subscribe, ticker_frame,
+};
+use super::{OpenGuard, Shared, SimOptions, Stats};
 
 /// After a text `PING`, Upbit keeps sending `{"status":"UP"}` at this interval.
 const STATUS_INTERVAL: Duration = Duration::from_secs(10);
@@ -34,12 +43,46 @@ const STATUS_UP: &str = r#"{"status":"UP"}"#;
 const CLOSE_NORMAL: u16 = 1000;
 const CLOSE_GOING_AWAY: u16 = 1001;
 
+/// What differs between Upbit and the venues that copy its protocol.
+pub(crate) struct Dialect {
+    pub venue: SimVenue,
+    pub tx: fn(&Shared) -> &broadcast::Sender<Arc<UpbitTick>>,
+    pub markets: fn(&MarketModel) -> &[UpbitMarket],
+    /// `(market, format, snapshot, now_ms)` → one ticker message.
+    pub frame: fn(&UpbitMarket, Format, bool, u64) -> String,
+    pub parse: fn(&[u8]) -> Result<Subscribe, SubscribeError>,
+    pub error_frame: fn(&SubscribeError) -> String,
+    pub idle: fn(&SimOptions) -> Duration,
+    /// `(connections, open)` counters.
+    pub counters: fn(&Stats) -> (&AtomicU64, &AtomicU64),
+}
+
+const UPBIT: Dialect = Dialect {
+    venue: SimVenue::Upbit,
+    tx: |shared| &shared.upbit_tx,
+    markets: |model| &model.upbit,
+    frame: ticker_frame,
+    parse: parse_subscribe,
+    error_frame: SubscribeError::frame,
+    idle: |opts| opts.upbit_idle_close,
+    counters: |stats| (&stats.upbit_connections, &stats.upbit_open),
+};
+
 /// `GET /upbit/websocket/v1`
 pub(crate) async fn websocket(ws: WebSocketUpgrade, State(shared): State<Arc<Shared>>) -> Response {
+    upgrade(ws, shared, &UPBIT)
+}
+
+/// Upgrades to a ticker session speaking `dialect`.
+pub(crate) fn upgrade(
+    ws: WebSocketUpgrade,
+    shared: Arc<Shared>,
+    dialect: &'static Dialect,
+) -> Response {
     ws.max_message_size(MAX_MESSAGE_BYTES)
         .max_frame_size(MAX_MESSAGE_BYTES)
         .read_buffer_size(8 * 1024)
-        .on_upgrade(move |socket| session(socket, shared))
+        .on_upgrade(move |socket| session(socket, shared, dialect))
 }
 
 /// What the client currently receives.
@@ -56,6 +99,7 @@ struct Active {
 struct Conn<'a> {
     socket: WebSocket,
     shared: &'a Shared,
+    dialect: &'static Dialect,
     faults: FaultWatch,
 }
 
@@ -100,19 +144,18 @@ impl Conn<'_> {
         };
         let snapshots: Vec<Bytes> = {
             let model = self.shared.model();
+            let markets = (self.dialect.markets)(&model);
             active.since_step = model.steps();
-            active.markets = model
-                .upbit
+            active.markets = markets
                 .iter()
                 .map(|m| req.codes.contains(&m.code))
                 .collect();
             let now = now_ms();
-            model
-                .upbit
+            markets
                 .iter()
                 .zip(&active.markets)
                 .filter(|(_, on)| **on && req.snapshot)
-                .map(|(m, _)| Bytes::from(ticker_frame(m, req.format, true, now)))
+                .map(|(m, _)| Bytes::from((self.dialect.frame)(m, req.format, true, now)))
                 .collect()
         };
         for frame in snapshots {
@@ -153,16 +196,17 @@ fn list(object: &Bytes) -> Bytes {
     Bytes::from(v)
 }
 
-async fn session(socket: WebSocket, shared: Arc<Shared>) {
-    let stats = &shared.stats;
-    let _open = OpenGuard::new(&stats.upbit_connections, &stats.upbit_open);
+async fn session(socket: WebSocket, shared: Arc<Shared>, dialect: &'static Dialect) {
+    let (total, open) = (dialect.counters)(&shared.stats);
+    let _open = OpenGuard::new(total, open);
     let mut conn = Conn {
         socket,
         shared: &shared,
-        faults: shared.faults.watch(SimVenue::Upbit),
+        dialect,
+        faults: shared.faults.watch(dialect.venue),
     };
-    let idle = shared.opts.upbit_idle_close;
-    let mut rx = shared.upbit_tx.subscribe();
+    let idle = (dialect.idle)(&shared.opts);
+    let mut rx = (dialect.tx)(&shared).subscribe();
     let mut active: Option<Active> = None;
     let mut status_timer: Option<Interval> = None;
     let mut deadline = Instant::now() + idle;
@@ -240,14 +284,14 @@ async fn handle_client(
         Message::Ping(_) | Message::Pong(_) => return Flow::Continue,
         Message::Close(_) => return Flow::Stop,
     };
-    match parse_subscribe(&payload) {
+    match (conn.dialect.parse)(&payload) {
         Ok(req) => {
             let (flow, next) = conn.subscribe(req).await;
             *active = Some(next);
             flow
         }
         Err(e) => {
-            let frame = Bytes::from(e.frame());
+            let frame = Bytes::from((conn.dialect.error_frame)(&e));
             let _ = conn.socket.send(Message::Binary(frame)).await;
             conn.close(CLOSE_NORMAL).await;
             Flow::Stop

@@ -51,8 +51,17 @@ pub(crate) enum SubscribeError {
 }
 
 impl SubscribeError {
-    /// The error frame's JSON text.
+    /// The error frame's JSON text, Upbit's key order.
     pub(crate) fn frame(&self) -> String {
+        self.frame_ordered(*self == SubscribeError::NoTicket)
+    }
+
+    /// The error frame as Bithumb writes it: `name` always first.
+    pub(crate) fn frame_name_first(&self) -> String {
+        self.frame_ordered(true)
+    }
+
+    fn frame_ordered(&self, name_first: bool) -> String {
         let (name, message) = match self {
             SubscribeError::NoTicket => (
                 "NO_TICKET",
@@ -73,8 +82,8 @@ impl SubscribeError {
             ),
         };
         let mut inner = JsonObject::with_capacity(128);
-        // The recording puts `name` first for NO_TICKET and `message` first for the others.
-        if *self == SubscribeError::NoTicket {
+        // Upbit's recording puts `name` first for NO_TICKET and `message` first for the others.
+        if name_first {
             inner.str("name", name).str("message", &message);
         } else {
             inner.str("message", &message).str("name", name);
@@ -85,8 +94,18 @@ impl SubscribeError {
 
 const STREAMABLE_TYPES: &[&str] = &["ticker", "trade", "orderbook"];
 
-/// Parses a subscribe request (text or binary frame payload).
+/// Parses a subscribe request (text or binary frame payload) as Upbit does.
 pub(crate) fn parse_subscribe(payload: &[u8]) -> Result<Subscribe, SubscribeError> {
+    parse_with(payload, true)
+}
+
+/// Parses a subscribe request as Bithumb does: options only in camelCase (`isOnlySnapshot`);
+/// `snake_case` ones are ignored without an error.
+pub(crate) fn parse_subscribe_camel(payload: &[u8]) -> Result<Subscribe, SubscribeError> {
+    parse_with(payload, false)
+}
+
+fn parse_with(payload: &[u8], snake_case: bool) -> Result<Subscribe, SubscribeError> {
     let Ok(Value::Array(items)) = serde_json::from_slice::<Value>(payload) else {
         return Err(SubscribeError::WrongFormat);
     };
@@ -135,9 +154,12 @@ pub(crate) fn parse_subscribe(payload: &[u8]) -> Result<Subscribe, SubscribeErro
             if kind == "ticker" {
                 sub.codes.extend(codes);
                 // Upbit reads snake_case; the 2021 recording shows camelCase being sent too.
-                let flag = |a: &str, b: &str| {
-                    obj.get(a)
-                        .or_else(|| obj.get(b))
+                // Bithumb reads camelCase only.
+                let flag = |snake: &str, camel: &str| {
+                    snake_case
+                        .then(|| obj.get(snake))
+                        .flatten()
+                        .or_else(|| obj.get(camel))
                         .and_then(Value::as_bool)
                         .unwrap_or(false)
                 };

@@ -139,6 +139,15 @@ pub(crate) fn round_decimals(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// A well-mixed 64-bit value from `n` (splitmix64): venue-style connection ids and stable
+/// per-seed choices that must not draw from the model's generators.
+pub(crate) fn mix64(n: u64) -> u64 {
+    let mut z = n.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
 /// Cuts a frame in half at a char boundary: the simulator's "truncated JSON" garbage.
 pub(crate) fn truncate_half(frame: &str) -> &str {
     let mut cut = frame.len() / 2;
@@ -192,6 +201,12 @@ mod tests {
         assert_eq!(v["b"], -3);
         assert!(v["d"].is_null());
         assert!(text.ends_with("\"f\":0.3}"), "{text}");
+    }
+
+    #[test]
+    fn mixed_values_differ() {
+        let ids: std::collections::BTreeSet<u64> = (0..1000).map(mix64).collect();
+        assert_eq!(ids.len(), 1000);
     }
 
     #[test]

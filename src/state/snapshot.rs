@@ -6,8 +6,9 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 pub use crate::model::FearGreed;
-use crate::model::{Currency, FeedState, FxSource, Millis, Venue};
+use crate::model::{Currency, FeedState, FxSource, Liquidation, Millis, Venue};
 use crate::state::health::Gap;
+use crate::state::liquidations::LiquidationSummary;
 
 /// The §6.0 document.
 #[derive(Debug, Clone, Serialize)]
@@ -24,9 +25,12 @@ pub struct Snapshot {
     /// Filled by the fear & greed poller (a later module); `null` until then.
     pub fear_greed: Option<FearGreed>,
     pub coins: Vec<CoinRow>,
-    /// Filled by the liquidation service (a later module); `null` until then.
-    pub liquidations: Option<serde_json::Value>,
+    /// The `/api/liquidations/summary` document.
+    pub liquidations: Option<LiquidationSummary>,
     pub feeds: Vec<FeedRow>,
+    /// The newest liquidations, newest first (the tape; not part of the §6.0 document).
+    #[serde(skip)]
+    pub recent_liquidations: Vec<Liquidation>,
     /// When the snapshot was taken (epoch ms).
     #[serde(skip)]
     pub taken_ms: Millis,

@@ -16,11 +16,15 @@ use super::MarketState;
 use super::snapshot::{Pair, Snapshot};
 use crate::clock::now_ms;
 use crate::feed::FeedMsg;
+use crate::history::{History, PremiumSample};
+use crate::model::Millis;
 
 /// Capacity of the collectors → state channel: a few seconds of the busiest venue.
 pub const FEED_CHANNEL: usize = 8192;
 /// Freshness is time-based: publish at least this often even when nothing arrived.
 const MAX_QUIET: Duration = Duration::from_secs(1);
+/// Premium samples are kept per minute.
+const MINUTE_MS: Millis = 60_000;
 
 /// What changed between two published snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,6 +55,7 @@ pub struct StateHandle {
 #[must_use]
 pub fn spawn(
     state: MarketState,
+    history: Option<History>,
     publish_interval: Duration,
     cancel: CancellationToken,
 ) -> (StateHandle, JoinHandle<MarketState>) {
@@ -65,6 +70,8 @@ pub fn spawn(
         pending: BTreeSet::new(),
         dirty: false,
         seq: 0,
+        history,
+        sampled_minute: None,
     };
     let join = tokio::spawn(task.run(feed_rx, cmd_rx, publish_interval, cancel));
     let handle = StateHandle {
@@ -83,9 +90,36 @@ struct Writer {
     pending: BTreeSet<String>,
     dirty: bool,
     seq: u64,
+    /// Where new liquidations and per-minute premium samples are persisted.
+    history: Option<History>,
+    /// The minute whose premium samples were last recorded.
+    sampled_minute: Option<Millis>,
 }
 
 impl Writer {
+    /// Once a minute, records every coin's premiums for sparklines and percentiles.
+    fn sample_premiums(&mut self, snap: &Snapshot, now: Millis) {
+        let minute = now - now.rem_euclid(MINUTE_MS);
+        let Some(history) = &self.history else { return };
+        if self.sampled_minute == Some(minute) {
+            return;
+        }
+        self.sampled_minute = Some(minute);
+        for coin in &snap.coins {
+            if coin.premium_percent.is_none() && coin.premium_usdt_percent.is_none() {
+                continue;
+            }
+            history.record_premium(PremiumSample {
+                minute_ms: minute,
+                coin: coin.symbol.clone(),
+                domestic: snap.pair.domestic,
+                global: snap.pair.global,
+                premium_percent: coin.premium_percent,
+                premium_usdt_percent: coin.premium_usdt_percent,
+            });
+        }
+    }
+
     async fn run(
         mut self,
         mut feed_rx: mpsc::Receiver<FeedMsg>,
@@ -126,14 +160,22 @@ impl Writer {
     }
 
     fn apply(&mut self, msg: FeedMsg) {
-        let changed = self.state.apply(msg, now_ms());
-        self.pending.extend(changed);
+        let applied = self.state.apply(msg, now_ms());
+        self.pending.extend(applied.coins);
+        if let Some(history) = &self.history {
+            for liq in applied.liquidations {
+                // Never blocks: a full queue is counted by the history, not waited on.
+                history.record_liquidation(liq);
+            }
+        }
         self.dirty = true;
     }
 
     fn publish(&mut self) {
         self.seq += 1;
-        let snap = Arc::new(self.state.snapshot(now_ms()));
+        let now = now_ms();
+        let snap = Arc::new(self.state.snapshot(now));
+        self.sample_premiums(&snap, now);
         self.snap_tx.send_replace(snap);
         let change = Change {
             seq: self.seq,

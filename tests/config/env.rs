@@ -75,12 +75,12 @@ fn env_vars_sit_between_flags_and_the_file() {
     );
     assert_eq!(code, Some(0));
     assert!(stdout.contains(file_s), "{stdout}");
-    // Without KIMP_DOMESTIC the file's unimplemented venue is reported with its line.
+    // Without KIMP_DOMESTIC the file's wrong venue is reported with its line.
     let (code, _, stderr) = kimp(home, &["config", "--print"], &[("KIMP_CONFIG", file_s)]);
     assert_eq!(code, Some(2));
     assert!(
         stderr.contains(&format!(
-            "config file {file_s} line 3: general.domestic: venue `bithumb` is not supported yet, expected one of: upbit"
+            "config file {file_s} line 3: general.domestic: `binance` is a global venue, expected one of: upbit, bithumb"
         )),
         "{stderr}"
     );
@@ -115,10 +115,10 @@ fn env_bools_and_bad_env_values() {
     let (code, _, stderr) = kimp(
         home,
         &["config", "--print"],
-        &[("KIMP_DOMESTIC", "bithumb")],
+        &[("KIMP_DOMESTIC", "binance")],
     );
     assert_eq!(code, Some(2));
-    assert!(stderr.contains("bithumb"), "{stderr}");
+    assert!(stderr.contains("binance"), "{stderr}");
     let (code, _, stderr) = kimp(home, &["simulate"], &[("KIMP_SIM_BIND", "not-an-address")]);
     assert_eq!(code, Some(2));
     assert!(stderr.contains("not-an-address"), "{stderr}");
