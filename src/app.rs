@@ -78,6 +78,12 @@ impl Running {
         }
     }
 
+    /// The history store (premium samples for sparklines, liquidation pages).
+    #[must_use]
+    pub fn history(&self) -> &History {
+        &self.history
+    }
+
     /// Where the history lives (`:memory:` or the file path).
     #[must_use]
     pub fn history_location(&self) -> &str {
