@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::feed::session::{self, AppPing, SessionSpec, StreamClass, Subscriptions};
-use crate::feed::{binance, bithumb, bybit, fear_greed, fx, okx, poller, upbit};
+use crate::feed::{binance, bithumb, bybit, fear_greed, fx, liq, okx, poller, upbit};
 use crate::history::{History, HistoryOptions};
 use crate::model::{FeedId, FeedState};
 use crate::sim::{SimOptions, Simulator};
@@ -175,18 +175,20 @@ fn all_feeds(cfg: &Config) -> Vec<(FeedId, bool)> {
     feeds.extend(okx::FEEDS.iter().map(|f| (*f, cfg.okx.enabled)));
     feeds.push((fx::FEED_ID, !cfg.fx.sources.is_empty()));
     feeds.push((fear_greed::FEED_ID, cfg.fear_greed.enabled));
+    feeds.extend(liq::collect::feeds(&cfg.liquidations));
     feeds
 }
 
 /// Feeds that only stand in while another is down: not expected to deliver.
 const FALLBACK_FEEDS: &[FeedId] = &[bithumb::REST_FEED_ID, bybit::REST_FEED_ID];
 
-/// The feeds a run expects data from (enabled, and not a stand-by fallback).
+/// The feeds a run expects data from: enabled, not a stand-by fallback, and not a liquidation
+/// stream (those may legitimately be quiet for minutes; their state is reported, not awaited).
 #[must_use]
 pub fn enabled_feeds(cfg: &Config) -> Vec<FeedId> {
     all_feeds(cfg)
         .into_iter()
-        .filter(|(f, on)| *on && !FALLBACK_FEEDS.contains(f))
+        .filter(|(f, on)| *on && !FALLBACK_FEEDS.contains(f) && !liq::collect::FEEDS.contains(f))
         .map(|(f, _)| f)
         .collect()
 }
@@ -210,6 +212,7 @@ fn spawn_collectors(
     ));
     bybit::spawn(&cfg.bybit, &client, coins.clone(), tx, cancel, tasks);
     okx::spawn(&cfg.okx, &client, coins, tx, cancel, tasks);
+    liq::collect::spawn_all(cfg, &client, tx, cancel, tasks);
     if cfg.binance.enabled {
         tasks.spawn(session::run(
             binance_session(cfg),

@@ -9,8 +9,11 @@ use std::path::PathBuf;
 use clap::builder::{BoolishValueParser, PossibleValue, PossibleValuesParser};
 use clap::{ArgAction, Args, Parser, Subcommand};
 
-use crate::config::{DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level};
+use crate::config::{
+    DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_bind_ip, parse_log_level,
+};
 use crate::model::Venue;
+use crate::server::Role;
 
 const ABOUT: &str = "Kimchi premium (김프) terminal dashboard with an embedded collector";
 
@@ -33,6 +36,8 @@ Examples:
   kimp snapshot --wait 10       collect for exactly 10 s, print the table, exit
   kimp simulate --bind 127.0.0.1:9100
                                 run the exchange simulator alone for other clients
+  kimp --demo --serve --headless
+                                serve the API on 127.0.0.1:8000-8002, no dashboard
   kimp config --print           show the effective merged configuration
   KIMP_LOG_LEVEL=debug kimp -v  env vars work for every global option";
 
@@ -58,6 +63,10 @@ pub struct Cli {
 /// Help texts are attributes, not doc comments, so they can name config keys without rustdoc
 /// markup. clap is built without `wrap_help`, so long help is wrapped by hand (≤ 90 columns).
 #[derive(Debug, Args, Default)]
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent on/off flags, each with its env var"
+)]
 pub struct GlobalArgs {
     #[arg(
         long,
@@ -164,6 +173,71 @@ pub struct GlobalArgs {
     pub log_level: Option<String>,
 
     #[arg(
+        long,
+        env = "KIMP_SERVE",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new(),
+        hide_env_values = true,
+        help = "Also serve the REST + WebSocket API (gateway 8000, market 8001, liquidations 8002)",
+        long_help = "Also serve the REST + WebSocket API: gateway on 8000, market data on 8001,\n\
+                     liquidations on 8002 (config keys server.*_port). Without a terminal on\n\
+                     stdout, or with --headless, only the API runs; logs go to stderr.\n\
+                     Stop with Ctrl-C or SIGTERM."
+    )]
+    pub serve: bool,
+
+    #[arg(
+        long,
+        env = "KIMP_HEADLESS",
+        action = ArgAction::SetTrue,
+        value_parser = BoolishValueParser::new(),
+        hide_env_values = true,
+        requires = "serve",
+        help = "With --serve: no dashboard, only the API (implied when stdout is not a terminal)"
+    )]
+    pub headless: bool,
+
+    #[arg(
+        long,
+        env = "KIMP_BIND",
+        value_name = "ADDR",
+        value_parser = parse_bind_ip_arg,
+        hide_env_values = true,
+        help = "With --serve: listen address of the API [default: 127.0.0.1]",
+        long_help = "With --serve: listen address of the API, an IP address. 0.0.0.0 exposes it\n\
+                     to the network and then needs a token (server.token or KIMP_API_TOKEN).\n\
+                     Config key: server.bind (default 127.0.0.1)."
+    )]
+    pub bind: Option<String>,
+
+    #[arg(
+        long,
+        env = "KIMP_API_TOKEN",
+        value_name = "TOKEN",
+        hide_env_values = true,
+        help = "With --serve: bearer token the API requires (prefer the env var)",
+        long_help = "With --serve: bearer token every API request but /health must carry\n\
+                     (Authorization: Bearer TOKEN). Prefer the env var KIMP_API_TOKEN: other\n\
+                     users can see command-line flags. Config key: server.token (default none)."
+    )]
+    pub api_token: Option<String>,
+
+    #[arg(
+        long,
+        env = "KIMP_ROLE",
+        value_name = "ROLE",
+        value_parser = PossibleValuesParser::new(Role::ALL.map(Role::as_str)),
+        hide_env_values = true,
+        requires = "serve",
+        help = "With --serve: which services run [default: all]",
+        long_help = "With --serve: which services (and collectors) this process runs.\n\
+                     all: gateway 8000, market 8001 and liquidations 8002, every collector;\n\
+                     market: market collectors and 8001; liquidation: liquidation collectors\n\
+                     and 8002."
+    )]
+    pub role: Option<String>,
+
+    #[arg(
         short,
         long,
         global = true,
@@ -242,6 +316,11 @@ pub struct ConfigArgs {
 
     #[arg(long, help = "Print the config file and data directory paths")]
     pub path: bool,
+}
+
+/// `--bind`: an IP address, kept as written.
+fn parse_bind_ip_arg(text: &str) -> Result<String, String> {
+    parse_bind_ip(text).map(|_| text.trim().to_owned())
 }
 
 /// Accepts exactly the venues in `venues` (the implemented ones), listed in `--help`.

@@ -8,7 +8,10 @@
 //! `validate` runs the post-merge checks, `error` turns byte spans into line, column and dotted key.
 
 mod error;
+mod liquidations;
 mod load;
+mod server;
+mod tui;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -16,7 +19,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub use error::{ConfigError, Origin, key_at, line_column};
+pub use liquidations::LiquidationsConfig;
 pub use load::{Loaded, Paths, config_file_path, default_paths, load};
+pub use server::{ServerConfig, parse_bind_ip};
+pub use tui::{ClockZone, ColorConvention, Language, TuiConfig};
 pub use validate::{DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level};
 
 /// The whole configuration file.
@@ -33,6 +39,8 @@ pub struct Config {
     pub bybit: BybitConfig,
     pub okx: OkxConfig,
     pub liquidations: LiquidationsConfig,
+    pub tui: TuiConfig,
+    pub server: ServerConfig,
     pub fear_greed: FearGreedConfig,
     pub simulator: SimulatorConfig,
 }
@@ -51,6 +59,8 @@ impl Default for Config {
             bybit: BybitConfig::default(),
             okx: OkxConfig::default(),
             liquidations: LiquidationsConfig::default(),
+            tui: TuiConfig::default(),
+            server: ServerConfig::default(),
             fear_greed: FearGreedConfig::default(),
             simulator: SimulatorConfig::default(),
         }
@@ -318,61 +328,6 @@ impl Default for OkxConfig {
             rest_url: "https://openapi.okx.com".into(),
             ping_interval_secs: 20,
             idle_timeout_secs: 30,
-            symbols_refresh_secs: 3_600,
-        }
-    }
-}
-
-/// `[liquidations]`: the derivatives venues' liquidation streams (SPEC §3.4, exchanges.md §4–§7).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[expect(
-    clippy::struct_excessive_bools,
-    reason = "one on/off switch per venue, flat keys as in the file"
-)]
-pub struct LiquidationsConfig {
-    pub binance_enabled: bool,
-    /// USD-M `/market` route with the mark-price canary on the same socket (the old `/ws/` route
-    /// has been silent since 2026-04-23).
-    pub binance_ws_url: String,
-    pub bybit_enabled: bool,
-    /// Linear public socket (`allLiquidation.{symbol}` topics).
-    pub bybit_ws_url: String,
-    /// REST base: `{bybit_rest_url}/v5/market/instruments-info?category=linear` (symbol list).
-    pub bybit_rest_url: String,
-    pub okx_enabled: bool,
-    pub okx_ws_url: String,
-    /// REST base: `{okx_rest_url}/api/v5/public/instruments?instType=SWAP` (contract sizes).
-    pub okx_rest_url: String,
-    pub bitmex_enabled: bool,
-    /// The URL subscribes both tables (`liquidation`, and `instrument` for contract sizes).
-    pub bitmex_ws_url: String,
-    /// A connected stream with heartbeats but no liquidation for this long is shown `quiet`.
-    pub quiet_after_secs: u64,
-    /// Nothing alive (no liquidation, canary or pong) for this long: reconnect; nothing at all
-    /// since connecting is reported as a suspect-silent endpoint.
-    pub silent_timeout_secs: u64,
-    /// How often the Bybit symbol list and the OKX contract table are re-read.
-    pub symbols_refresh_secs: u64,
-}
-
-impl Default for LiquidationsConfig {
-    fn default() -> Self {
-        LiquidationsConfig {
-            binance_enabled: true,
-            binance_ws_url:
-                "wss://fstream.binance.com/market/stream?streams=!forceOrder@arr/!markPrice@arr@1s"
-                    .into(),
-            bybit_enabled: true,
-            bybit_ws_url: "wss://stream.bybit.com/v5/public/linear".into(),
-            bybit_rest_url: "https://api.bybit.com".into(),
-            okx_enabled: true,
-            okx_ws_url: "wss://ws.okx.com:8443/ws/v5/public".into(),
-            okx_rest_url: "https://openapi.okx.com".into(),
-            bitmex_enabled: true,
-            bitmex_ws_url: "wss://ws.bitmex.com/realtime?subscribe=liquidation,instrument".into(),
-            quiet_after_secs: 120,
-            silent_timeout_secs: 60,
             symbols_refresh_secs: 3_600,
         }
     }

@@ -9,7 +9,7 @@ use serde::Serialize;
 pub type Millis = i64;
 
 /// A market venue whose spot prices kimp compares. Liquidation venues join in a later module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Venue {
     Upbit,
@@ -77,7 +77,7 @@ impl std::fmt::Display for Venue {
 }
 
 /// Quote currency of a spot market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Currency {
     Krw,
@@ -104,7 +104,7 @@ pub struct Quote {
 }
 
 /// Where a USD/KRW value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FxSource {
     Dunamu,
@@ -153,7 +153,7 @@ pub struct MarketInfo {
 }
 
 /// The crypto fear & greed index (alternative.me): 0 = extreme fear, 100 = extreme greed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FearGreed {
     pub value: u8,
     /// `Extreme Fear`, `Fear`, `Neutral`, `Greed`, `Extreme Greed`.
@@ -161,11 +161,12 @@ pub struct FearGreed {
     /// Yesterday's value.
     pub previous: Option<u8>,
     /// When the value was published (the day's 00:00 UTC), epoch ms.
+    #[schema(value_type = i64)]
     pub updated_ms: Millis,
 }
 
 /// A derivatives venue whose liquidations kimp collects (SPEC §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum LiqVenue {
     Binance,
@@ -210,7 +211,7 @@ impl LiqVenue {
 }
 
 /// Coverage label of a liquidation feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Coverage {
     Sampled,
@@ -219,7 +220,7 @@ pub enum Coverage {
 }
 
 /// The side of the **liquidated position** (not the liquidation order's side).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Long,
@@ -227,7 +228,7 @@ pub enum Side {
 }
 
 /// One liquidation, normalised (SPEC §4, exchanges.md §12).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Liquidation {
     /// `{exchange}:…`, unique per event; the key for de-duplication.
     pub id: String,
@@ -242,6 +243,7 @@ pub struct Liquidation {
     pub quantity: f64,
     pub notional_usd: f64,
     /// Exchange time, or receive time where the venue sends none (`BitMEX`).
+    #[schema(value_type = i64)]
     pub time_ms: Millis,
     #[serde(skip)]
     pub received_ms: Millis,
@@ -262,7 +264,7 @@ pub enum MarketEvent {
 }
 
 /// Health of one stream (SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedState {
     /// Connected, nothing received yet.

@@ -13,9 +13,10 @@ use crate::app::{self, StartOptions};
 use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
 use crate::commands::{snapshot, table};
 use crate::config::{self, Config, Loaded};
+use crate::server::Role;
 use crate::sim::SimOptions;
 
-/// How often bare `kimp` reprints the table until the dashboard replaces it.
+/// How often bare `kimp` reprints the table when stdout is not a terminal (piped, logged).
 const WATCH_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Runs the parsed command line to an exit status.
@@ -31,7 +32,11 @@ pub fn run(cli: Cli) -> ExitCode {
     if let Some(Command::Config(args)) = &cli.command {
         return print_config(&loaded, args);
     }
-    let headless = true;
+    // The dashboard owns the terminal: logs go to the file only.
+    // `--serve --headless` (or no terminal) runs without it: logs to stderr too.
+    let dashboard =
+        cli.command.is_none() && !cli.global.headless && std::io::stdout().is_terminal();
+    let headless = !dashboard;
     let _guard =
         match crate::logging::init(&loaded.data_dir, &loaded.config.general.log_level, headless) {
             Ok(g) => g,
@@ -50,7 +55,7 @@ pub fn run(cli: Cli) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let result = runtime.block_on(dispatch(cli, loaded.config, loaded.data_dir));
+    let result = runtime.block_on(dispatch(cli, loaded.config, loaded.data_dir, dashboard));
     runtime.shutdown_timeout(Duration::from_secs(3));
     match result {
         Ok(code) => code,
@@ -62,9 +67,17 @@ pub fn run(cli: Cli) -> ExitCode {
     }
 }
 
-async fn dispatch(cli: Cli, cfg: Config, data_dir: PathBuf) -> anyhow::Result<ExitCode> {
+async fn dispatch(
+    cli: Cli,
+    cfg: Config,
+    data_dir: PathBuf,
+    dashboard: bool,
+) -> anyhow::Result<ExitCode> {
     let cancel = CancellationToken::new();
     spawn_signal_handler(cancel.clone());
+    if cli.global.serve && cli.command.is_some() {
+        anyhow::bail!("--serve runs with the dashboard or headless, not with a subcommand");
+    }
     match cli.command {
         Some(Command::Snapshot(args)) => {
             let opts = start_options(&cli.global, &cfg, &data_dir);
@@ -79,6 +92,23 @@ async fn dispatch(cli: Cli, cfg: Config, data_dir: PathBuf) -> anyhow::Result<Ex
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config(_)) => Ok(ExitCode::SUCCESS),
+        None if cli.global.serve => {
+            let opts = start_options(&cli.global, &cfg, &data_dir);
+            let role = cli.global.role.as_deref().and_then(Role::parse);
+            serve(
+                cfg,
+                opts,
+                role.unwrap_or_default(),
+                dashboard,
+                &data_dir,
+                cancel,
+            )
+            .await
+        }
+        None if dashboard => {
+            let opts = start_options(&cli.global, &cfg, &data_dir);
+            run_dashboard(cfg, opts, &data_dir, cancel).await
+        }
         None => {
             let opts = start_options(&cli.global, &cfg, &data_dir);
             watch(cfg, opts, cancel).await
@@ -138,7 +168,60 @@ async fn run_snapshot(
     }
 }
 
-/// Bare `kimp` for now: collect and reprint the table every few seconds until Ctrl-C.
+/// `--serve`: collectors and the API until Ctrl-C or SIGTERM, with the dashboard when there is a
+/// terminal (and no `--headless`). Servers stop first (WebSocket clients get 1001), then the
+/// collectors, then history is flushed.
+async fn serve(
+    mut cfg: Config,
+    opts: StartOptions,
+    role: Role,
+    dashboard: bool,
+    data_dir: &Path,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    role.apply(&mut cfg);
+    let (server_cfg, tui_cfg) = (cfg.server.clone(), cfg.tui.clone());
+    let running = app::start(cfg, opts, cancel.clone()).await?;
+    let servers = match crate::server::serve(&server_cfg, &running, role.services(), !dashboard) {
+        Ok(servers) => servers,
+        Err(e) => {
+            running.shutdown().await;
+            return Err(e);
+        }
+    };
+    let result = if dashboard {
+        crate::tui::run(&running, &tui_cfg, data_dir, cancel.clone())
+            .await
+            .context("dashboard")
+    } else {
+        cancel.cancelled().await;
+        Ok(())
+    };
+    cancel.cancel();
+    servers.wait().await;
+    running.shutdown().await;
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bare `kimp` on a terminal: the full-screen dashboard until `q`, Ctrl-C or SIGTERM. The terminal
+/// is given back before the collectors are stopped, so quitting feels instant.
+async fn run_dashboard(
+    cfg: Config,
+    opts: StartOptions,
+    data_dir: &Path,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let tui_cfg = cfg.tui.clone();
+    let running = app::start(cfg, opts, cancel.clone()).await?;
+    let result = crate::tui::run(&running, &tui_cfg, data_dir, cancel).await;
+    running.shutdown().await;
+    result.context("dashboard")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Bare `kimp` with stdout not a terminal: collect and reprint the table every few seconds until
+/// Ctrl-C or SIGTERM.
 async fn watch(
     cfg: Config,
     opts: StartOptions,

@@ -14,6 +14,13 @@
 //! | `GET /bybit/v5/market/tickers?category=spot` | Bybit spot tickers, `retCode` envelope |
 //! | `WS /okx/ws/v5/public` | OKX `tickers`: per-arg events, 60018 errors, text `ping` → `pong`, 30 s idle cut |
 //! | `GET /okx/api/v5/public/instruments?instType=SPOT` | OKX spot instruments, `code` envelope |
+//! | `WS /binance-futures/market/stream?streams=!forceOrder@arr/!markPrice@arr@1s`, `WS /binance-futures/market/ws/<streams>` | Binance USD-M `forceOrder` (sampled ≤ 1/symbol/s), `markPriceUpdate` arrays every second, server pings |
+//! | `WS /binance-futures/ws/<stream>`, `/binance-futures/stream` | the legacy USD-M route: connects, answers requests, then sends nothing (the 2026 failure) |
+//! | `WS /bybit/v5/public/linear` | Bybit `allLiquidation.{symbol}` in 500 ms batches, linear acks and pongs, 21,000-char args cap |
+//! | `GET /bybit/v5/market/instruments-info?category=linear` | Bybit linear symbols (840 rows: past 500, and more topics than one connection's 21,000-char cap holds), `limit` + `cursor` paging |
+//! | `WS /okx/ws/v5/public` (`liquidation-orders`) | OKX SWAP liquidations in contracts, late re-deliveries |
+//! | `GET /okx/api/v5/public/instruments?instType=SWAP` | OKX swaps with `ctType`, `ctVal` |
+//! | `WS /bitmex/realtime[?subscribe=liquidation,instrument]` | BitMEX welcome, acks, `instrument` and `liquidation` partial/insert/update/delete, text `ping` |
 //! | `GET /fx/dunamu/v1/forex/recent?codes=FRX.KRWUSD` | Dunamu bank quote |
 //! | `GET /fx/open-er-api/v6/latest/USD` | open.er-api daily rates |
 //! | `GET /fx/frankfurter/v2/rate/USD/KRW` | Frankfurter v2 reference rate |
@@ -21,16 +28,29 @@
 //! | `GET`/`POST /sim/faults`, `GET /sim/stats` | fault knobs ([`faults`]) and counters |
 //!
 //! Which coins each venue lists (slightly different sets, a ticker clash on `ALT`): [`coins`].
+//! Liquidations (Poisson arrivals, heavy-tailed sizes, cascades, knob `liquidation_rate`) come from
+//! the market model ([`market`]); `SimStats` counts them generated and sent per venue.
 //!
 //! It writes its own wire JSON and never imports `crate::feed`: a parser's misreading of a field
 //! cannot be copied into the simulator and hidden. `--demo` starts it in-process and points every
 //! feed at it with [`Simulator::configure`], so the demo runs exactly the production collectors.
 
+#![allow(
+    clippy::doc_markdown,
+    reason = "BitMEX is a venue name, not code (as in `feed::liq`)"
+)]
+
 mod binance;
+mod binance_futures;
+mod binance_futures_wire;
 mod binance_wire;
 mod bithumb;
 mod bithumb_wire;
+mod bitmex;
+mod bitmex_wire;
 mod bybit;
+mod bybit_linear;
+mod bybit_linear_wire;
 mod bybit_wire;
 mod clock;
 pub mod coins;
@@ -41,6 +61,7 @@ mod fng;
 mod fx;
 pub mod market;
 mod okx;
+mod okx_swap_wire;
 mod okx_wire;
 mod spot;
 mod stats;
@@ -65,11 +86,12 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 pub use faults::{FaultSettings, Faults, SimVenue, VenueFaults};
-pub use market::{MarketModel, ModelState};
+pub use market::{LiqExchange, MarketModel, ModelState, SimLiquidation};
 pub use stats::SimStats;
 
+use binance_futures::FuturesPush;
 use driver::{BinancePush, UpbitTick};
-use spot::SpotTick;
+use spot::{LiqTick, SpotTick};
 use stats::{OpenGuard, Stats};
 
 /// Frames buffered per connection before a slow reader skips ahead (it then just misses ticks).
@@ -96,6 +118,15 @@ pub struct SimOptions {
     /// OKX cuts a connection without client message or data (so also one without a
     /// subscription) for this long (30 s).
     pub okx_idle_close: Duration,
+    /// Binance USD-M server ping interval (the real one is 3 min); no pong within 10/3 of it ⇒
+    /// dropped (10 min on the real venue).
+    pub binance_futures_ping_interval: Duration,
+    /// Largest page of Bybit's linear `instruments-info`, whatever `limit` asks (the real cap is
+    /// 1,000; lower it to make a client that asks for 1,000 page through the 840 rows).
+    pub bybit_instruments_page_max: usize,
+    /// The `liquidation_rate` knob at start (1 = a few liquidations per minute per venue, 0 =
+    /// none until the knob is raised).
+    pub liquidation_rate: f64,
 }
 
 impl Default for SimOptions {
@@ -108,6 +139,9 @@ impl Default for SimOptions {
             bithumb_idle_close: Duration::from_secs(60),
             bybit_idle_close: Duration::from_secs(600),
             okx_idle_close: Duration::from_secs(30),
+            binance_futures_ping_interval: Duration::from_secs(180),
+            bybit_instruments_page_max: 1_000,
+            liquidation_rate: 1.0,
         }
     }
 }
@@ -121,6 +155,10 @@ pub(crate) struct Shared {
     pub binance_tx: broadcast::Sender<Arc<BinancePush>>,
     pub bybit_tx: broadcast::Sender<Arc<SpotTick>>,
     pub okx_tx: broadcast::Sender<Arc<SpotTick>>,
+    pub binance_futures_tx: broadcast::Sender<Arc<FuturesPush>>,
+    pub bybit_linear_tx: broadcast::Sender<Arc<LiqTick>>,
+    pub okx_liq_tx: broadcast::Sender<Arc<LiqTick>>,
+    pub bitmex_tx: broadcast::Sender<Arc<LiqTick>>,
     pub opts: SimOptions,
     /// Wall time the simulator started (epoch ms).
     pub started_ms: u64,
@@ -150,14 +188,20 @@ impl Simulator {
         let addr = listener.local_addr()?;
         let cancel = CancellationToken::new();
         let started_ms = clock::now_ms();
+        let faults = Faults::default();
+        faults.set_liquidation_rate(opts.liquidation_rate);
         let shared = Arc::new(Shared {
             model: Mutex::new(MarketModel::new(opts.seed, started_ms)),
-            faults: Faults::default(),
+            faults,
             upbit_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             bithumb_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             binance_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             bybit_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             okx_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            binance_futures_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            bybit_linear_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            okx_liq_tx: broadcast::channel(BROADCAST_CAPACITY).0,
+            bitmex_tx: broadcast::channel(BROADCAST_CAPACITY).0,
             opts,
             started_ms,
             cancel: cancel.clone(),
@@ -194,7 +238,7 @@ impl Simulator {
         &self.shared.faults
     }
 
-    /// Counters of connections, pings, pongs and frames.
+    /// Counters of connections, pings, pongs, frames and liquidations.
     #[must_use]
     pub fn stats(&self) -> SimStats {
         self.shared.stats.snapshot()
@@ -209,6 +253,13 @@ impl Simulator {
     /// Points every feed URL of `cfg` at this simulator.
     pub fn configure(&self, cfg: &mut crate::config::Config) {
         let urls = Urls::new(self.addr);
+        let liq = &mut cfg.liquidations;
+        liq.binance_ws_url.clone_from(&urls.binance_futures_ws);
+        liq.bybit_ws_url.clone_from(&urls.bybit_linear_ws);
+        liq.bybit_rest_url.clone_from(&urls.bybit_rest);
+        liq.okx_ws_url.clone_from(&urls.okx_ws);
+        liq.okx_rest_url.clone_from(&urls.okx_rest);
+        liq.bitmex_ws_url.clone_from(&urls.bitmex_ws);
         cfg.upbit.ws_url = urls.upbit_ws;
         cfg.upbit.rest_url = urls.upbit_rest;
         cfg.binance.ws_url = urls.binance_ws;
@@ -255,6 +306,10 @@ struct Urls {
     open_er_api: String,
     frankfurter: String,
     fear_greed: String,
+    binance_futures_ws: String,
+    binance_futures_legacy_ws: String,
+    bybit_linear_ws: String,
+    bitmex_ws: String,
 }
 
 impl Urls {
@@ -274,6 +329,12 @@ impl Urls {
             open_er_api: format!("http://{addr}/fx/open-er-api/v6/latest/USD"),
             frankfurter: format!("http://{addr}/fx/frankfurter/v2/rate/USD/KRW"),
             fear_greed: format!("http://{addr}/fng/?limit=2"),
+            binance_futures_ws: format!(
+                "ws://{addr}/binance-futures/market/stream?streams=!forceOrder@arr/!markPrice@arr@1s"
+            ),
+            binance_futures_legacy_ws: format!("ws://{addr}/binance-futures/ws/!forceOrder@arr"),
+            bybit_linear_ws: format!("ws://{addr}/bybit/v5/public/linear"),
+            bitmex_ws: format!("ws://{addr}/bitmex/realtime?subscribe=liquidation,instrument"),
         }
     }
 }
@@ -307,6 +368,12 @@ pub async fn run_standalone(
     tracing::info!(url = %urls.okx_ws, "okx websocket");
     let okx = &urls.okx_rest;
     tracing::info!(url = %format!("{okx}/api/v5/public/instruments?instType=SPOT"), "okx instruments");
+    tracing::info!(url = %urls.binance_futures_ws, "binance usd-m liquidations + mark prices");
+    tracing::info!(url = %urls.binance_futures_legacy_ws, "binance usd-m legacy route (silent)");
+    tracing::info!(url = %urls.bybit_linear_ws, "bybit linear liquidations");
+    tracing::info!(url = %format!("{bybit}/v5/market/instruments-info?category=linear"), "bybit linear symbols");
+    tracing::info!(url = %format!("{okx}/api/v5/public/instruments?instType=SWAP"), "okx swaps (liquidations on the okx websocket)");
+    tracing::info!(url = %urls.bitmex_ws, "bitmex liquidations + instruments");
     tracing::info!(url = %urls.dunamu, "fx dunamu");
     tracing::info!(url = %urls.open_er_api, "fx open.er-api");
     tracing::info!(url = %urls.frankfurter, "fx frankfurter");
@@ -338,6 +405,33 @@ fn router(shared: Arc<Shared>) -> Router {
         .route("/bybit/v5/market/tickers", get(bybit::tickers))
         .route("/okx/ws/v5/public", get(okx::websocket))
         .route("/okx/api/v5/public/instruments", get(okx::instruments))
+        .route(
+            "/binance-futures/market/stream",
+            get(binance_futures::market_combined),
+        )
+        .route(
+            "/binance-futures/market/ws",
+            get(binance_futures::market_bare),
+        )
+        .route(
+            "/binance-futures/market/ws/{*streams}",
+            get(binance_futures::market_raw),
+        )
+        .route(
+            "/binance-futures/stream",
+            get(binance_futures::legacy_combined),
+        )
+        .route("/binance-futures/ws", get(binance_futures::legacy_bare))
+        .route(
+            "/binance-futures/ws/{*streams}",
+            get(binance_futures::legacy_raw),
+        )
+        .route("/bybit/v5/public/linear", get(bybit_linear::websocket))
+        .route(
+            "/bybit/v5/market/instruments-info",
+            get(bybit_linear::instruments_info),
+        )
+        .route("/bitmex/realtime", get(bitmex::websocket))
         .route("/fng/", get(fng::fear_greed))
         .route("/fng", get(fng::fear_greed))
         .route("/fx/dunamu/v1/forex/recent", get(fx::dunamu))

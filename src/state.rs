@@ -286,6 +286,18 @@ impl MarketState {
                 .collect(),
             feeds: self.feeds.values().map(|h| feed_row(h, now)).collect(),
             taken_ms: now,
+            liquidations_by_coin: snapshot::AGGREGATED_WINDOWS
+                .iter()
+                .map(|w| self.book.aggregated(*w, now))
+                .collect(),
+            liquidation_tape: self.book.tape().cloned().collect(),
+            usdt_krw_rates: [Venue::Upbit, Venue::Bithumb]
+                .into_iter()
+                .filter_map(|v| {
+                    let s = self.usdt[v.index()].as_ref()?;
+                    self.is_fresh(s, now).then_some((v, s.quote.price))
+                })
+                .collect(),
         }
     }
 

@@ -201,7 +201,7 @@ fn bad_numbers_and_unknown_things_are_rejected() {
     reject(&["kimp", "--seed", "-1"]);
     reject(&["kimp", "--seed", "18446744073709551616"]);
     assert_eq!(
-        reject(&["kimp", "--serve"]).kind(),
+        reject(&["kimp", "--remote", "http://h:8000"]).kind(),
         ErrorKind::UnknownArgument
     );
     assert_eq!(
@@ -228,12 +228,59 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 8, "global options with an env var");
+    assert_eq!(checked, 13, "global options with an env var");
     let simulate = command
         .find_subcommand("simulate")
         .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))
         .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
     assert_eq!(simulate.as_deref(), Some("KIMP_SIM_BIND"));
+}
+
+#[test]
+fn serve_flags_parse_and_check_their_values() {
+    let g = parse(&[
+        "kimp",
+        "--serve",
+        "--headless",
+        "--bind",
+        "0.0.0.0",
+        "--api-token",
+        "t0ken",
+    ])
+    .global;
+    assert!(g.serve && g.headless);
+    assert_eq!(g.bind.as_deref(), Some("0.0.0.0"));
+    assert_eq!(g.api_token.as_deref(), Some("t0ken"));
+    let g = parse(&["kimp", "--demo"]).global;
+    assert!(!g.serve && !g.headless && g.bind.is_none() && g.api_token.is_none());
+    assert_eq!(
+        reject(&["kimp", "--headless"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+    assert_eq!(
+        parse(&["kimp", "--serve", "--role", "market"])
+            .global
+            .role
+            .as_deref(),
+        Some("market")
+    );
+    assert_eq!(
+        reject(&["kimp", "--serve", "--role", "gateway"]).kind(),
+        ErrorKind::InvalidValue
+    );
+    assert_eq!(
+        reject(&["kimp", "--role", "market"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+    assert_eq!(
+        reject(&["kimp", "--serve", "--bind", "127.0.0.1:8000"]).kind(),
+        ErrorKind::ValueValidation
+    );
+    // Server flags belong to the dashboard/headless run, not to subcommands.
+    assert_eq!(
+        reject(&["kimp", "snapshot", "--serve"]).kind(),
+        ErrorKind::UnknownArgument
+    );
 }
 
 #[test]

@@ -29,6 +29,17 @@ fn options() -> SimOptions {
         bithumb_idle_close: Duration::from_secs(60),
         bybit_idle_close: Duration::from_secs(600),
         okx_idle_close: Duration::from_secs(30),
+        binance_futures_ping_interval: Duration::from_millis(300),
+        bybit_instruments_page_max: 1_000,
+        liquidation_rate: 1.0,
+    }
+}
+
+/// [`options`] with no liquidations until a test raises the knob.
+fn quiet_options() -> SimOptions {
+    SimOptions {
+        liquidation_rate: 0.0,
+        ..options()
     }
 }
 
@@ -124,18 +135,28 @@ async fn binance_frames(ws: &mut Ws, n: usize) -> Vec<Value> {
 
 #[path = "sim/binance.rs"]
 mod binance;
+#[path = "sim/binance_futures.rs"]
+mod binance_futures;
 #[path = "sim/bithumb.rs"]
 mod bithumb;
+#[path = "sim/bitmex.rs"]
+mod bitmex;
 #[path = "sim/bybit.rs"]
 mod bybit;
+#[path = "sim/bybit_linear.rs"]
+mod bybit_linear;
 #[path = "sim/consistency.rs"]
 mod consistency;
 #[path = "sim/faults.rs"]
 mod faults;
 #[path = "sim/fear_greed.rs"]
 mod fear_greed;
+#[path = "sim/liquidations.rs"]
+mod liquidations;
 #[path = "sim/okx.rs"]
 mod okx;
+#[path = "sim/okx_liquidations.rs"]
+mod okx_liquidations;
 #[path = "sim/upbit.rs"]
 mod upbit;
 #[path = "sim/venue_faults.rs"]
@@ -278,6 +299,24 @@ async fn configure_points_feeds_at_the_simulator_and_shutdown_closes() {
         format!("ws://{addr}/bybit/v5/public/spot")
     );
     assert_eq!(cfg.okx.ws_url, format!("ws://{addr}/okx/ws/v5/public"));
+    let liq = &cfg.liquidations;
+    assert_eq!(
+        liq.binance_ws_url,
+        format!(
+            "ws://{addr}/binance-futures/market/stream?streams=!forceOrder@arr/!markPrice@arr@1s"
+        )
+    );
+    assert_eq!(
+        liq.bybit_ws_url,
+        format!("ws://{addr}/bybit/v5/public/linear")
+    );
+    assert_eq!(liq.bybit_rest_url, format!("http://{addr}/bybit"));
+    assert_eq!(liq.okx_ws_url, format!("ws://{addr}/okx/ws/v5/public"));
+    assert_eq!(liq.okx_rest_url, format!("http://{addr}/okx"));
+    assert_eq!(
+        liq.bitmex_ws_url,
+        format!("ws://{addr}/bitmex/realtime?subscribe=liquidation,instrument")
+    );
     // The feeds append these paths to the REST bases.
     let rest = [
         cfg.fx.dunamu_url.clone(),
@@ -292,6 +331,14 @@ async fn configure_points_feeds_at_the_simulator_and_shutdown_closes() {
             "{}/api/v5/public/instruments?instType=SPOT",
             cfg.okx.rest_url
         ),
+        format!(
+            "{}/v5/market/instruments-info?category=linear&limit=1000",
+            liq.bybit_rest_url
+        ),
+        format!(
+            "{}/api/v5/public/instruments?instType=SWAP",
+            liq.okx_rest_url
+        ),
     ];
     for url in &rest {
         let path = url.strip_prefix(&format!("http://{addr}")).unwrap();
@@ -305,14 +352,25 @@ async fn configure_points_feeds_at_the_simulator_and_shutdown_closes() {
         &cfg.bybit.ws_url,
         &cfg.okx.ws_url,
         &cfg.upbit.ws_url,
+        &cfg.liquidations.bybit_ws_url,
+        &cfg.liquidations.bitmex_ws_url,
+        &cfg.liquidations.binance_ws_url,
     ] {
         sockets.push(connect_async(url.as_str()).await.unwrap().0);
     }
     sim.shutdown().await;
     for ws in &mut sockets {
-        assert!(
-            matches!(next_data(ws).await, Message::Close(Some(f)) if u16::from(f.code) == 1001)
-        );
+        // Frames sent before the shutdown (BitMEX's welcome, a mark-price push) may come first.
+        loop {
+            match next_data(ws).await {
+                Message::Close(Some(f)) => {
+                    assert_eq!(u16::from(f.code), 1001);
+                    break;
+                }
+                Message::Text(_) | Message::Binary(_) => {}
+                other => panic!("{other:?}"),
+            }
+        }
     }
     assert!(TcpStream::connect(addr).await.is_err(), "listener closed");
 }

@@ -1,5 +1,6 @@
 //! The plain-text premium table of `kimp snapshot`: aligned in terminal cells (Korean names are two
-//! cells per syllable), numbers grouped, traded value in 억/조.
+//! cells per syllable), numbers grouped, traded value in 억/조. The number formats are shared with
+//! the dashboard and live in [`crate::tui::text`].
 
 use std::fmt::Write as _;
 
@@ -7,6 +8,8 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::model::Venue;
 use crate::state::snapshot::{CoinRow, Snapshot};
+use crate::tui::labels::venue_title as title;
+use crate::tui::text::{age, eok_jo, group, krw, percent, usd};
 
 /// Renders the whole snapshot as text: a header with rates and feed health, then one row per coin.
 #[must_use]
@@ -51,16 +54,6 @@ pub fn render(snap: &Snapshot) -> String {
         let _ = writeln!(out, "{}", line.trim_end());
     }
     out
-}
-
-fn title(v: Venue) -> &'static str {
-    match v {
-        Venue::Upbit => "Upbit",
-        Venue::Bithumb => "Bithumb",
-        Venue::Binance => "Binance",
-        Venue::Bybit => "Bybit",
-        Venue::Okx => "OKX",
-    }
 }
 
 fn header(snap: &Snapshot) -> String {
@@ -143,100 +136,6 @@ fn row(n: usize, c: &CoinRow, dom: Venue, glob: Venue) -> Vec<String> {
             .and_then(|p| p.volume)
             .map_or_else(|| "—".into(), eok_jo),
     ]
-}
-
-/// `+2.20%`, `−0.91%`, `—` for none.
-#[must_use]
-pub fn percent(v: Option<f64>) -> String {
-    match v {
-        Some(p) if p < 0.0 => format!("−{:.2}%", -p),
-        Some(p) => format!("+{p:.2}%"),
-        None => "—".into(),
-    }
-}
-
-/// KRW prices: whole won with grouping from 100 up, else up to four decimals.
-#[must_use]
-pub fn krw(v: f64) -> String {
-    if v >= 100.0 {
-        group(v, 0)
-    } else if v >= 1.0 {
-        format!("{v:.2}")
-    } else {
-        significant(v)
-    }
-}
-
-/// Four significant digits for prices below 1 (`0.1622`, `0.000006150`).
-fn significant(v: f64) -> String {
-    if v <= 0.0 || !v.is_finite() {
-        return format!("{v}");
-    }
-    // floor(log10(v)) is in -308..0 here, so the cast cannot truncate.
-    #[expect(clippy::cast_possible_truncation, reason = "bounded exponent")]
-    let exp = v.log10().floor() as i32;
-    let decimals = usize::try_from((3 - exp).clamp(4, 12)).unwrap_or(4);
-    format!("{v:.decimals$}")
-}
-
-/// USDT prices: two decimals from 1,000, four from 1, else eight significant-ish.
-#[must_use]
-pub fn usd(v: f64) -> String {
-    if v >= 1_000.0 {
-        group(v, 2)
-    } else if v >= 1.0 {
-        format!("{v:.4}")
-    } else {
-        significant(v)
-    }
-}
-
-/// Korean units for traded value: `1.2조`, `3,456억`, `980만`.
-#[must_use]
-pub fn eok_jo(v: f64) -> String {
-    if v >= 1e12 {
-        format!("{:.1}조", v / 1e12)
-    } else if v >= 1e8 {
-        format!("{}억", group(v / 1e8, 0))
-    } else {
-        format!("{}만", group(v / 1e4, 0))
-    }
-}
-
-/// Age for display: `800ms`, `12s`, `5m`, `3h`, `2d`.
-#[must_use]
-pub fn age(ms: i64) -> String {
-    match ms {
-        ..1_000 => format!("{}ms", ms.max(0)),
-        1_000..60_000 => format!("{}s", ms / 1_000),
-        60_000..3_600_000 => format!("{}m", ms / 60_000),
-        3_600_000..86_400_000 => format!("{}h", ms / 3_600_000),
-        _ => format!("{}d", ms / 86_400_000),
-    }
-}
-
-/// Thousands separators with `decimals` fraction digits.
-#[must_use]
-pub fn group(v: f64, decimals: usize) -> String {
-    let s = format!("{:.*}", decimals, v.abs());
-    let (int, frac) = s
-        .split_once('.')
-        .map_or((s.as_str(), None), |(i, f)| (i, Some(f)));
-    let mut out = String::new();
-    for (i, ch) in int.chars().enumerate() {
-        if i > 0 && (int.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(ch);
-    }
-    if let Some(f) = frac {
-        out.push('.');
-        out.push_str(f);
-    }
-    if v < 0.0 {
-        out.insert(0, '-');
-    }
-    out
 }
 
 #[cfg(test)]

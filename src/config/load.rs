@@ -180,6 +180,14 @@ fn layer(config: &mut Config, global: &GlobalArgs) -> Vec<(KeyPath, Origin)> {
             Some("KIMP_DATA_DIR"),
         );
     }
+    if let Some(bind) = &global.bind {
+        config.server.bind.clone_from(bind);
+        set(&["server", "bind"], "--bind", Some("KIMP_BIND"));
+    }
+    if let Some(token) = &global.api_token {
+        config.server.token.clone_from(token);
+        set(&["server", "token"], "--api-token", Some("KIMP_API_TOKEN"));
+    }
     if let Some(seed) = global.seed {
         config.simulator.seed = seed;
         set(&["simulator", "seed"], "--seed", Some("KIMP_SEED"));

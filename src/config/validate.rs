@@ -8,7 +8,7 @@ use reqwest::Url;
 use tracing_subscriber::EnvFilter;
 
 use super::error::{ConfigError, KeyPath};
-use super::{Config, FxConfig, LiquidationsConfig, SymbolsConfig};
+use super::{Config, FxConfig, LiquidationsConfig, SymbolsConfig, TuiConfig};
 use crate::model::{FxSource, Venue};
 
 /// Domestic (KRW) venues with a working collector; `--domestic` and `general.domestic` accept these.
@@ -55,6 +55,8 @@ impl Config {
         check_fx(&self.fx)?;
         check_venues(self)?;
         check_liquidations(&self.liquidations)?;
+        self.server.check()?;
+        check_tui(&self.tui)?;
         check_simulator(self)
     }
 }
@@ -156,6 +158,20 @@ fn check_liquidations(liq: &LiquidationsConfig) -> Check {
         );
     }
     secs(key("symbols_refresh_secs"), liq.symbols_refresh_secs)
+}
+
+/// `tui.max_fps` bounds: below 1 the screen would lag keys; above 60 is wasted CPU.
+const MAX_FPS: std::ops::RangeInclusive<u32> = 1..=60;
+
+fn check_tui(tui: &TuiConfig) -> Check {
+    if MAX_FPS.contains(&tui.max_fps) {
+        return Ok(());
+    }
+    let (min, max) = MAX_FPS.into_inner();
+    problem(
+        KeyPath::of(&["tui", "max_fps"]),
+        format!("{} is out of range, expected {min} to {max}", tui.max_fps),
+    )
 }
 
 fn check_simulator(config: &Config) -> Check {

@@ -78,9 +78,10 @@ fn upgrade(
         .on_upgrade(move |socket| session(socket, shared, Subscriptions { streams, combined }))
 }
 
-struct Subscriptions {
-    streams: Vec<String>,
-    combined: bool,
+/// A connection's streams and whether frames are wrapped (`SET_PROPERTY combined`).
+pub(crate) struct Subscriptions {
+    pub streams: Vec<String>,
+    pub combined: bool,
 }
 
 async fn session(mut socket: WebSocket, shared: Arc<Shared>, mut subs: Subscriptions) {
@@ -213,7 +214,7 @@ async fn send_shutdown(socket: &mut WebSocket, combined: bool) {
 }
 
 /// Answers one live request (Binance's error texts from `web-socket-streams.md`).
-fn handle_request(text: &str, subs: &mut Subscriptions) -> String {
+pub(crate) fn handle_request(text: &str, subs: &mut Subscriptions) -> String {
     let request: Value = match serde_json::from_str(text) {
         Ok(v) => v,
         Err(e) => return json!({"code": 3, "msg": format!("Invalid JSON: {e}")}).to_string(),

@@ -80,8 +80,8 @@ impl Bybit {
 impl TextProtocol for Bybit {
     const VENUE: SimVenue = SimVenue::Bybit;
 
-    fn channel(shared: &Shared) -> &broadcast::Sender<Arc<SpotTick>> {
-        &shared.bybit_tx
+    fn channel(shared: &Shared) -> Option<&broadcast::Sender<Arc<SpotTick>>> {
+        Some(&shared.bybit_tx)
     }
 
     fn counters(stats: &Stats) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
@@ -96,17 +96,9 @@ impl TextProtocol for Bybit {
         opts.bybit_idle_close
     }
 
-    fn open(model: &MarketModel, conn: u64) -> Self {
-        let h = mix64(conn);
+    fn open(model: &MarketModel, conn: u64, _query: &str) -> Self {
         Bybit {
-            conn_id: format!(
-                "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
-                h >> 32,
-                (h >> 16) & 0xffff,
-                h & 0xfff,
-                (h >> 20) & 0xfff,
-                mix64(h) & 0xffff_ffff_ffff
-            ),
+            conn_id: conn_uuid(conn),
             symbols: model
                 .bybit
                 .iter()
@@ -182,7 +174,20 @@ impl TextProtocol for Bybit {
     }
 }
 
-fn ok_json(body: String) -> Response {
+/// A UUID-shaped `conn_id` for connection number `conn`.
+pub(crate) fn conn_uuid(conn: u64) -> String {
+    let h = mix64(conn);
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        h >> 32,
+        (h >> 16) & 0xffff,
+        h & 0xfff,
+        (h >> 20) & 0xfff,
+        mix64(h) & 0xffff_ffff_ffff
+    )
+}
+
+pub(crate) fn ok_json(body: String) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
         body,

@@ -116,6 +116,21 @@ pub(crate) fn iso_utc(ms: u64) -> String {
     )
 }
 
+/// ISO-8601 UTC with milliseconds and `Z`, as BitMEX writes times (`2021-07-22T22:36:07.865Z`).
+pub(crate) fn iso_z(ms: u64) -> String {
+    let t = utc(ms);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        t.year(),
+        u8::from(t.month()),
+        t.day(),
+        t.hour(),
+        t.minute(),
+        t.second(),
+        t.millisecond()
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -135,6 +150,7 @@ mod tests {
         assert_eq!(date_dashed_utc(ms, 29), "2026-07-01");
         assert_eq!(rfc2822_utc(ms / 1000), "Thu, 30 Jul 2026 07:41:00 +0000");
         assert_eq!(iso_utc(ms), "2026-07-30T07:41:00.652+0000");
+        assert_eq!(iso_z(ms), "2026-07-30T07:41:00.652Z");
         assert_eq!(
             kst_compact(ms),
             ("20260730".to_owned(), "164100".to_owned())

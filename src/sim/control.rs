@@ -4,9 +4,10 @@
 //! A patch names only what changes, for example
 //! `{"upbit":{"silent":true,"malformed_every":3},"fx":{"rest_status":503},"rate_multiplier":2}`;
 //! `"rest_status":null` clears a status. Venues: `upbit`, `binance`, `fx`, `bithumb`, `bybit`,
-//! `okx`, `fear_greed`. One-shot actions are `"drop":["upbit","okx"]`,
-//! `"binance_server_shutdown":true` and `"reset":true` (applied first). A bad body changes nothing
-//! and gets 400 `{"error":{"code":"bad_request","message":...}}`.
+//! `okx`, `fear_greed`, `binance_futures`, `bybit_linear`, `bitmex`. `"liquidation_rate":5000`
+//! multiplies liquidation arrivals (0 stops them). One-shot actions are `"drop":["upbit","okx"]`,
+//! `"binance_server_shutdown":true`, `"liquidation_cascade":true` and `"reset":true` (applied
+//! first). A bad body changes nothing and gets 400 `{"error":{"code":"bad_request","message":...}}`.
 
 use std::sync::Arc;
 
@@ -20,6 +21,7 @@ use serde_json::json;
 
 use super::Shared;
 use super::faults::{Faults, RATE_MULTIPLIER_RANGE, SimVenue};
+use super::market::LIQUIDATION_RATE_RANGE;
 
 /// `{"error":{"code":..,"message":..}}`, the house error shape of kimp's own HTTP surfaces.
 pub(crate) fn json_error(status: StatusCode, code: &str, message: &str) -> Response {
@@ -54,9 +56,14 @@ struct FaultPatch {
     bybit: Option<VenuePatch>,
     okx: Option<VenuePatch>,
     fear_greed: Option<VenuePatch>,
+    binance_futures: Option<VenuePatch>,
+    bybit_linear: Option<VenuePatch>,
+    bitmex: Option<VenuePatch>,
     rate_multiplier: Option<f64>,
+    liquidation_rate: Option<f64>,
     drop: Vec<SimVenue>,
     binance_server_shutdown: bool,
+    liquidation_cascade: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -93,6 +100,14 @@ impl FaultPatch {
                 ));
             }
         }
+        if let Some(r) = self.liquidation_rate {
+            let (lo, hi) = LIQUIDATION_RATE_RANGE;
+            if !(lo..=hi).contains(&r) {
+                return Err(format!(
+                    "liquidation_rate must be within {lo}..={hi}, got {r}"
+                ));
+            }
+        }
         let venues = [
             (SimVenue::Upbit, self.upbit),
             (SimVenue::Binance, self.binance),
@@ -101,6 +116,9 @@ impl FaultPatch {
             (SimVenue::Bybit, self.bybit),
             (SimVenue::Okx, self.okx),
             (SimVenue::FearGreed, self.fear_greed),
+            (SimVenue::BinanceFutures, self.binance_futures),
+            (SimVenue::BybitLinear, self.bybit_linear),
+            (SimVenue::Bitmex, self.bitmex),
         ];
         for (venue, patch) in &venues {
             if let Some(StatusPatch::Set(Some(status))) = patch.as_ref().map(|p| p.rest_status)
@@ -128,11 +146,17 @@ impl FaultPatch {
         if let Some(m) = self.rate_multiplier {
             faults.set_rate_multiplier(m);
         }
+        if let Some(r) = self.liquidation_rate {
+            faults.set_liquidation_rate(r);
+        }
         for venue in self.drop {
             faults.drop_connections(venue);
         }
         if self.binance_server_shutdown {
             faults.binance_server_shutdown();
+        }
+        if self.liquidation_cascade {
+            faults.liquidation_cascade();
         }
         Ok(())
     }
@@ -146,7 +170,7 @@ mod tests {
     fn patch_merges_and_validates() {
         let faults = Faults::default();
         let patch: FaultPatch = serde_json::from_str(
-            r#"{"upbit":{"silent":true,"rest_status":503},"okx":{"malformed_every":2},"rate_multiplier":2.5,"drop":["fx","fear_greed"]}"#,
+            r#"{"upbit":{"silent":true,"rest_status":503},"okx":{"malformed_every":2},"bitmex":{"silent":true},"rate_multiplier":2.5,"liquidation_rate":0,"liquidation_cascade":true,"drop":["fx","fear_greed","bybit_linear"]}"#,
         )
         .unwrap();
         patch.apply(&faults).unwrap();
@@ -155,6 +179,9 @@ mod tests {
         assert_eq!(s.upbit.rest_status, Some(503));
         assert_eq!(s.okx.malformed_every, 2);
         assert!((s.rate_multiplier - 2.5).abs() < f64::EPSILON);
+        assert!(s.bitmex.silent);
+        assert!(s.liquidation_rate.abs() < f64::EPSILON);
+        assert_eq!(faults.cascades_requested(), 1);
 
         let clear: FaultPatch = serde_json::from_str(r#"{"upbit":{"rest_status":null}}"#).unwrap();
         clear.apply(&faults).unwrap();
@@ -164,6 +191,7 @@ mod tests {
 
         for bad in [
             r#"{"rate_multiplier":0}"#,
+            r#"{"liquidation_rate":-1}"#,
             r#"{"upbit":{"rest_status":200}}"#,
             r#"{"nope":1}"#,
             r#"{"drop":["kraken"]}"#,

@@ -2,9 +2,13 @@
 //!
 //! Frames are serialised once here and shared by every connection (`Bytes` clones are cheap):
 //! Upbit and Bithumb tickers in both key styles and Bybit and OKX ticker pushes after every step,
-//! Binance "changed symbols" arrays once a second. A venue nobody is connected to costs nothing.
-//! The rate multiplier runs several steps per tick and pushes Binance more often, which is
-//! what a benchmark wants from "more messages".
+//! Binance "changed symbols" arrays once a second, and the derivatives venues' liquidation pushes
+//! (`driver/liquidations.rs`: OKX and BitMEX every step, Bybit batches every 500 ms, Binance USD-M
+//! samples and mark prices every second). A venue nobody is connected to costs nothing. The rate
+//! multiplier runs several steps per tick and pushes Binance more often, which is what a benchmark
+//! wants from "more messages"; the `liquidation_rate` knob multiplies liquidation arrivals alone.
+
+mod liquidations;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,6 +24,7 @@ use super::spot::SpotTick;
 use super::ticker::UpbitMarket;
 use super::upbit_wire::{Format, ticker_frame};
 use super::{Shared, bithumb_wire, bybit_wire, okx_wire};
+use liquidations::LiqPipes;
 
 /// Binance pushes its all-market arrays once a second.
 const BINANCE_PUSH_INTERVAL: Duration = Duration::from_secs(1);
@@ -27,6 +32,8 @@ const BINANCE_PUSH_INTERVAL: Duration = Duration::from_secs(1);
 const MIN_BINANCE_PUSH_INTERVAL: Duration = Duration::from_millis(10);
 /// Cap on model steps per tick, so a huge multiplier cannot stall the runtime thread.
 const MAX_STEPS_PER_TICK: f64 = 10_000.0;
+/// Bybit batches liquidations every 500 ms; Binance pushes every second batch.
+const LIQ_BATCH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// One Upbit (or Bithumb) market's ticker after a trade, in both key styles.
 #[derive(Debug)]
@@ -64,6 +71,10 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     let mut carry = 0.0_f64;
     let mut changed = vec![false; shared.model().binance.len()];
     let mut next_push = Instant::now() + push_period(shared.faults.rate_multiplier());
+    let mut pipes = LiqPipes::new(&shared.model(), shared.faults.cascades_requested());
+    let mut batch = tokio::time::interval(LIQ_BATCH_INTERVAL);
+    batch.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut batches = 0_u64;
     loop {
         tokio::select! {
             () = shared.cancel.cancelled() => return,
@@ -71,7 +82,14 @@ pub(crate) async fn run(shared: Arc<Shared>) {
                 carry = (carry + shared.faults.rate_multiplier()).min(MAX_STEPS_PER_TICK);
                 while carry >= 1.0 {
                     carry -= 1.0;
-                    step_once(&shared, &mut changed);
+                    step_once(&shared, &mut changed, &mut pipes);
+                }
+            }
+            _ = batch.tick() => {
+                batches += 1;
+                pipes.flush_bybit(&shared);
+                if batches.is_multiple_of(2) {
+                    pipes.flush_binance(&shared);
                 }
             }
             () = tokio::time::sleep_until(next_push) => {
@@ -83,15 +101,17 @@ pub(crate) async fn run(shared: Arc<Shared>) {
     }
 }
 
-fn step_once(shared: &Shared, changed: &mut [bool]) {
+fn step_once(shared: &Shared, changed: &mut [bool], pipes: &mut LiqPipes) {
     let now = now_ms();
     let want_upbit = shared.upbit_tx.receiver_count() > 0;
     let want_bithumb = shared.bithumb_tx.receiver_count() > 0;
     let want_bybit = shared.bybit_tx.receiver_count() > 0;
     let want_okx = shared.okx_tx.receiver_count() > 0;
-    let (upbit, bithumb, bybit, okx) = {
+    let (upbit, bithumb, bybit, okx, (okx_liq, bitmex)) = {
         let mut model = shared.model();
+        pipes.before_step(shared, &mut model);
         let step = model.step(now);
+        let liq = pipes.after_step(shared, &model, &step.liquidations, now);
         for &i in &step.binance {
             if let Some(c) = changed.get_mut(i) {
                 *c = true;
@@ -106,6 +126,7 @@ fn step_once(shared: &Shared, changed: &mut [bool]) {
             }),
             want_bybit.then(|| spot_tick(&model, &step, Venue::Bybit, now)),
             want_okx.then(|| spot_tick(&model, &step, Venue::Okx, now)),
+            liq,
         )
     };
     // No receivers between the check and the send only loses a frame nobody wanted.
@@ -120,6 +141,12 @@ fn step_once(shared: &Shared, changed: &mut [bool]) {
     }
     if let Some(tick) = okx.filter(|t| !t.frames.is_empty()) {
         let _ = shared.okx_tx.send(Arc::new(tick));
+    }
+    if let Some(tick) = okx_liq.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.okx_liq_tx.send(Arc::new(tick));
+    }
+    if let Some(tick) = bitmex.filter(|t| !t.frames.is_empty()) {
+        let _ = shared.bitmex_tx.send(Arc::new(tick));
     }
 }
 

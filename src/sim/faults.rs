@@ -14,9 +14,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 
+use super::market::LIQUIDATION_RATE_RANGE;
 use super::wire::truncate_half;
 
-/// A simulated venue, as fault knobs address it (`"upbit"`, …, `"fear_greed"` over HTTP).
+/// A simulated venue, as fault knobs address it (`"upbit"`, …, `"fear_greed"`, `"binance_futures"`,
+/// `"bybit_linear"`, `"bitmex"` over HTTP). OKX liquidations share the OKX socket and knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SimVenue {
@@ -29,10 +31,16 @@ pub enum SimVenue {
     Okx,
     /// alternative.me's fear & greed index (REST only).
     FearGreed,
+    /// Binance USD-M liquidation and mark-price streams (`/binance-futures/…`).
+    BinanceFutures,
+    /// Bybit linear: the `allLiquidation` socket and `instruments-info?category=linear`.
+    BybitLinear,
+    /// BitMEX realtime (`liquidation`, `instrument`).
+    Bitmex,
 }
 
 /// Number of [`SimVenue`]s.
-const VENUES: usize = 7;
+const VENUES: usize = 10;
 
 impl SimVenue {
     /// Every venue.
@@ -44,6 +52,9 @@ impl SimVenue {
         SimVenue::Bybit,
         SimVenue::Okx,
         SimVenue::FearGreed,
+        SimVenue::BinanceFutures,
+        SimVenue::BybitLinear,
+        SimVenue::Bitmex,
     ];
 
     fn index(self) -> usize {
@@ -78,9 +89,23 @@ pub struct FaultSettings {
     pub bybit: VenueFaults,
     pub okx: VenueFaults,
     pub fear_greed: VenueFaults,
+    #[serde(default)]
+    pub binance_futures: VenueFaults,
+    #[serde(default)]
+    pub bybit_linear: VenueFaults,
+    #[serde(default)]
+    pub bitmex: VenueFaults,
     /// Message rate multiplier (benchmarks): the model steps this many times per tick and Binance
     /// pushes this many times per second. 1 = real rate.
     pub rate_multiplier: f64,
+    /// Liquidation arrival rate multiplier (burst tests): 1 = a few per minute per venue, 0 = none.
+    /// Liquidations per wall second ≈ 0.92 × this × `rate_multiplier` × (250 ms / tick).
+    #[serde(default = "one")]
+    pub liquidation_rate: f64,
+}
+
+fn one() -> f64 {
+    1.0
 }
 
 impl Default for FaultSettings {
@@ -93,7 +118,11 @@ impl Default for FaultSettings {
             bybit: VenueFaults::default(),
             okx: VenueFaults::default(),
             fear_greed: VenueFaults::default(),
+            binance_futures: VenueFaults::default(),
+            bybit_linear: VenueFaults::default(),
+            bitmex: VenueFaults::default(),
             rate_multiplier: 1.0,
+            liquidation_rate: 1.0,
         }
     }
 }
@@ -110,6 +139,9 @@ impl FaultSettings {
             SimVenue::Bybit => &self.bybit,
             SimVenue::Okx => &self.okx,
             SimVenue::FearGreed => &self.fear_greed,
+            SimVenue::BinanceFutures => &self.binance_futures,
+            SimVenue::BybitLinear => &self.bybit_linear,
+            SimVenue::Bitmex => &self.bitmex,
         }
     }
 
@@ -122,6 +154,9 @@ impl FaultSettings {
             SimVenue::Bybit => &mut self.bybit,
             SimVenue::Okx => &mut self.okx,
             SimVenue::FearGreed => &mut self.fear_greed,
+            SimVenue::BinanceFutures => &mut self.binance_futures,
+            SimVenue::BybitLinear => &mut self.bybit_linear,
+            SimVenue::Bitmex => &mut self.bitmex,
         }
     }
 }
@@ -132,6 +167,7 @@ pub(crate) struct FaultState {
     pub settings: FaultSettings,
     drops: [u64; VENUES],
     shutdowns: u64,
+    cascades: u64,
 }
 
 /// Bounds of the rate multiplier: below it the market freezes, above it one tick does too much work.
@@ -209,6 +245,33 @@ impl Faults {
     #[must_use]
     pub fn rate_multiplier(&self) -> f64 {
         self.tx.borrow().settings.rate_multiplier
+    }
+
+    /// Liquidation arrival rate multiplier, clamped to [`LIQUIDATION_RATE_RANGE`]; non-finite
+    /// means 1. 0 stops liquidations; a few thousand make a burst of ≥ 10,000 per second.
+    pub fn set_liquidation_rate(&self, rate: f64) {
+        let r = if rate.is_finite() {
+            rate.clamp(LIQUIDATION_RATE_RANGE.0, LIQUIDATION_RATE_RANGE.1)
+        } else {
+            1.0
+        };
+        self.tx.send_modify(|s| s.settings.liquidation_rate = r);
+    }
+
+    /// The current liquidation rate multiplier.
+    #[must_use]
+    pub fn liquidation_rate(&self) -> f64 {
+        self.tx.borrow().settings.liquidation_rate
+    }
+
+    /// Starts a liquidation cascade on every venue at the next model step.
+    pub fn liquidation_cascade(&self) {
+        self.tx.send_modify(|s| s.cascades += 1);
+    }
+
+    /// Cascades requested so far (the model task starts one per increment).
+    pub(crate) fn cascades_requested(&self) -> u64 {
+        self.tx.borrow().cascades
     }
 
     /// Edits one venue's knobs in place (a single notification to connections).

@@ -6,12 +6,18 @@
 //! trade. Upbit's KRW price is derived exactly as the premium formulas read it back:
 //! `K = G × U × (1 + kimp_usdt)` with `U = F × (1 + tether_premium)`, so a client that computes the
 //! premium from the wire recovers the model's numbers. Bithumb, Bybit and OKX trade a small,
-//! wandering basis away from Upbit and Binance (`market/venues.rs`). Everything random comes from
+//! wandering basis away from Upbit and Binance (`market/venues.rs`). Liquidations on the
+//! derivatives venues arrive with the market (`market/liquidations.rs`). Everything random comes from
 //! `StdRng`s seeded from `seed` and drawn in a fixed order: same seed and start time ⇒ same states.
 
+mod liquidations;
 mod state;
 mod venues;
 
+pub use liquidations::{
+    BitmexOrder, ContractKind, LIQUIDATION_RATE_RANGE, LiqContract, LiqExchange, LiqStep,
+    RATES_PER_MIN, SimLiquidation,
+};
 pub use state::ModelState;
 pub(crate) use venues::OkxInst;
 
@@ -25,6 +31,7 @@ use super::coins::{
 };
 use super::ticker::{BinancePair, BinanceSymbol, UpbitMarket, UpbitQuote};
 use super::wire::round_decimals;
+use liquidations::Liquidations;
 use venues::Others;
 
 /// Market time covered by one model step.
@@ -55,14 +62,15 @@ pub(crate) struct FxQuote {
     pub updates_today: u32,
 }
 
-/// What traded in one step (indexes into each venue's markets).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What traded in one step (indexes into each venue's markets) and what liquidated.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Step {
     pub upbit: Vec<usize>,
     pub binance: Vec<usize>,
     pub bithumb: Vec<usize>,
     pub bybit: Vec<usize>,
     pub okx: Vec<usize>,
+    pub liquidations: LiqStep,
 }
 
 #[derive(Debug, Clone)]
@@ -85,6 +93,7 @@ pub struct MarketModel {
     pub(crate) bybit: Vec<BinanceSymbol>,
     pub(crate) okx: Vec<OkxInst>,
     others: Others,
+    liq: Liquidations,
     fx: f64,
     fx_level: f64,
     fx_daily: f64,
@@ -141,6 +150,7 @@ impl MarketModel {
             updated_ms: start_ms.saturating_sub(20_000),
             updates_today: 200,
         };
+        let liq = Liquidations::new(seed, &coins, start_ms);
         let mut model = MarketModel {
             rng,
             coins,
@@ -150,6 +160,7 @@ impl MarketModel {
             bybit: Vec::new(),
             okx: Vec::new(),
             others: Others::new(seed),
+            liq,
             fx,
             fx_level,
             fx_daily: round_decimals(fx + 0.8 * normal_fixed(seed), 4),
@@ -308,7 +319,57 @@ impl MarketModel {
             }
         }
         self.step_others(now_ms, &mut step);
+        step.liquidations = self.liq.step(&self.coins, now_ms);
         step
+    }
+
+    /// Multiplies every venue's liquidation arrival rate (clamped to
+    /// [`LIQUIDATION_RATE_RANGE`]; 0 stops them, 1 is the default).
+    pub fn set_liquidation_rate(&mut self, rate: f64) {
+        self.liq.set_rate(rate);
+    }
+
+    /// The current liquidation rate multiplier.
+    #[must_use]
+    pub fn liquidation_rate(&self) -> f64 {
+        self.liq.rate()
+    }
+
+    /// Starts a liquidation cascade at the next step.
+    pub fn force_liquidation_cascade(&mut self) {
+        self.liq.force_cascade();
+    }
+
+    /// The contracts `exchange` liquidates.
+    #[must_use]
+    pub fn liquidation_contracts(&self, exchange: LiqExchange) -> &[LiqContract] {
+        &self.liq.contracts[exchange.index()]
+    }
+
+    /// BitMEX liquidation orders working now.
+    #[must_use]
+    pub fn bitmex_open_orders(&self) -> Vec<BitmexOrder> {
+        self.liq.open_orders()
+    }
+
+    /// Seed-derived salt of BitMEX `orderID`s.
+    pub(crate) fn bitmex_id_salt(&self) -> u64 {
+        self.liq.id_salt
+    }
+
+    /// Mark price of contract `index` of `exchange` in the venue's price units.
+    #[must_use]
+    pub fn mark_price(&self, exchange: LiqExchange, index: usize) -> f64 {
+        self.liquidation_contracts(exchange)
+            .get(index)
+            .map_or(0.0, |c| self.coins[c.coin].usd * c.price_scale)
+    }
+
+    /// A coin's USD price and 24 h change (fraction).
+    pub(crate) fn coin_usd(&self, coin: usize) -> (f64, f64) {
+        self.coins
+            .get(coin)
+            .map_or((0.0, 0.0), |c| (c.usd, c.change_24h))
     }
 
     fn publish_fx_quote(&mut self, now_ms: u64) {

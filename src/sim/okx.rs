@@ -1,14 +1,19 @@
-//! Simulated OKX v5 public: the `tickers` channel over WebSocket and the SPOT instruments list
-//! (`exchanges.md` §6, §14, §15).
+//! Simulated OKX v5 public: the `tickers` and `liquidation-orders` channels over WebSocket and the
+//! SPOT and SWAP instrument lists (`exchanges.md` §6, §14, §15).
 //!
 //! `{"op":"subscribe","args":[{"channel":"tickers","instId":"BTC-USDT"},..]}` is answered per
 //! arg: `{"event":"subscribe","arg":{..},"connId":..}` followed by the instrument's current
 //! ticker, or, for an unknown channel or instId, the 60018 error (`okx_wire.rs`); the valid args
-//! of the same request still subscribe. Unsubscribe answers `{"event":"unsubscribe",..}` per arg.
-//! A request that is not JSON gets 60012 `Invalid request`, an unknown `op` 60019, missing args
-//! 60013. The text `ping` is answered with the text `pong`. A connection that for `okx_idle_close`
-//! (30 s) neither sent anything nor received data — so also one that never subscribed — is cut
-//! without a close frame.
+//! of the same request still subscribe. `{"channel":"liquidation-orders","instType":"SWAP"}` is
+//! one subscription for every swap: acked the same way, then every swap liquidation the model
+//! generates arrives as it happens (`okx_swap_wire.rs`; the real feed is partial — OKX says it
+//! does not show every liquidation — the simulator shows all of its own), and about 3 % of
+//! reports arrive a second time 1–6 s later, as OKX re-delivers late. `FUTURES`, `MARGIN` and
+//! `OPTION` are acked but carry nothing here. Unsubscribe answers `{"event":"unsubscribe",..}`
+//! per arg. A request that is not JSON gets 60012 `Invalid request`, an unknown `op` 60019,
+//! missing args 60013. The text `ping` is answered with the text `pong`. A connection that for
+//! `okx_idle_close` (30 s) neither sent anything nor received data — so also one that never
+//! subscribed — is cut without a close frame.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -23,9 +28,11 @@ use serde_json::Value;
 use tokio::sync::broadcast;
 
 use super::faults::SimVenue;
+use super::market::LiqExchange;
 use super::market::MarketModel;
+use super::okx_swap_wire::{liquidation_arg, swap_instruments_body};
 use super::okx_wire::{arg, error, event, instruments_body, missing, rest_error, ticker_frame};
-use super::spot::{Handled, SpotTick, TextProtocol, upgrade};
+use super::spot::{Handled, LiqTick, SpotTick, TextProtocol, upgrade};
 use super::wire::mix64;
 use super::{Shared, SimOptions, Stats};
 
@@ -39,10 +46,15 @@ pub(crate) struct Okx {
     conn_id: String,
     insts: HashMap<String, usize>,
     subscribed: Vec<bool>,
+    /// Subscribed to `liquidation-orders` / `SWAP`.
+    swap_liquidations: bool,
 }
 
+/// One subscription argument: `(channel, instId, instType)`, absent fields empty.
+type Arg<'a> = (&'a str, &'a str, &'a str);
+
 impl Okx {
-    fn args(request: &Value) -> Option<Vec<(&str, &str)>> {
+    fn args(request: &Value) -> Option<Vec<Arg<'_>>> {
         let Some(Value::Array(args)) = request.get("args") else {
             return None;
         };
@@ -52,18 +64,42 @@ impl Okx {
         args.iter()
             .map(|a| {
                 let channel = a.get("channel")?.as_str()?;
-                let inst = a.get("instId").and_then(Value::as_str).unwrap_or("");
-                Some((channel, inst))
+                let field = |k| a.get(k).and_then(Value::as_str).unwrap_or("");
+                Some((channel, field("instId"), field("instType")))
             })
             .collect()
+    }
+
+    /// One `liquidation-orders` arg.
+    fn liquidations(&mut self, op: &str, inst_type: &str, out: &mut Handled) {
+        match inst_type {
+            "SWAP" | "FUTURES" | "MARGIN" | "OPTION" => {
+                if inst_type == "SWAP" {
+                    self.swap_liquidations = op == "subscribe";
+                }
+                let arg = liquidation_arg(inst_type);
+                out.replies.push(event(op, &arg, &self.conn_id));
+            }
+            _ => {
+                let message = format!(
+                    "Wrong URL or channel:liquidation-orders,instType:{inst_type} doesn't exist. \
+                     Please use the correct URL, channel and parameters referring to API document."
+                );
+                out.replies.push(error("60018", &message, &self.conn_id));
+            }
+        }
     }
 }
 
 impl TextProtocol for Okx {
     const VENUE: SimVenue = SimVenue::Okx;
 
-    fn channel(shared: &Shared) -> &broadcast::Sender<Arc<SpotTick>> {
-        &shared.okx_tx
+    fn channel(shared: &Shared) -> Option<&broadcast::Sender<Arc<SpotTick>>> {
+        Some(&shared.okx_tx)
+    }
+
+    fn liq_channel(shared: &Shared) -> Option<&broadcast::Sender<Arc<LiqTick>>> {
+        Some(&shared.okx_liq_tx)
     }
 
     fn counters(stats: &Stats) -> (&AtomicU64, &AtomicU64, &AtomicU64) {
@@ -74,7 +110,7 @@ impl TextProtocol for Okx {
         opts.okx_idle_close
     }
 
-    fn open(model: &MarketModel, conn: u64) -> Self {
+    fn open(model: &MarketModel, conn: u64, _query: &str) -> Self {
         Okx {
             conn_id: format!("{:08x}", mix64(conn) & 0xffff_ffff),
             insts: model
@@ -84,6 +120,7 @@ impl TextProtocol for Okx {
                 .map(|(i, inst)| (inst.s.symbol.clone(), i))
                 .collect(),
             subscribed: vec![false; model.okx.len()],
+            swap_liquidations: false,
         }
     }
 
@@ -110,7 +147,11 @@ impl TextProtocol for Okx {
                 .push(error("60013", "Invalid args", &self.conn_id));
             return out;
         };
-        for (channel, inst_id) in args {
+        for (channel, inst_id, inst_type) in args {
+            if channel == "liquidation-orders" {
+                self.liquidations(op, inst_type, &mut out);
+                continue;
+            }
             let known = self.insts.get(inst_id).copied();
             match (channel, known) {
                 ("tickers", Some(i)) => {
@@ -138,10 +179,21 @@ impl TextProtocol for Okx {
             .map(|inst| ticker_frame(inst, now_ms))
             .unwrap_or_default()
     }
+
+    fn wants_liq(&self, _key: usize) -> bool {
+        self.swap_liquidations
+    }
+
+    fn count_liq(stats: &Stats, new: u32, repeated: u32) {
+        let okx = LiqExchange::Okx.index();
+        Stats::add(&stats.liquidations_sent[okx], u64::from(new));
+        Stats::add(&stats.okx_liquidations_redelivered, u64::from(repeated));
+    }
 }
 
-/// `GET /okx/api/v5/public/instruments?instType=SPOT`. Only SPOT is simulated: the other types
-/// answer an empty list; a missing or unknown `instType` gets 51000. The `rest_status` fault
+/// `GET /okx/api/v5/public/instruments?instType=SPOT|SWAP`: the spot pairs, or the swaps with
+/// their contract values (`ctType`, `ctVal`); MARGIN, FUTURES and OPTION answer an empty list; a
+/// missing or unknown `instType` gets 51000. The `rest_status` fault
 /// answers that HTTP status with OKX's error body (50011 for 429, 50001 otherwise).
 pub(crate) async fn instruments(
     State(shared): State<Arc<Shared>>,
@@ -171,7 +223,12 @@ pub(crate) async fn instruments(
             let body = instruments_body(&shared.model().okx);
             shared.faults.rest_body(SimVenue::Okx, body)
         }
-        Some("MARGIN" | "SWAP" | "FUTURES" | "OPTION") => {
+        Some("SWAP") => {
+            let body =
+                swap_instruments_body(shared.model().liquidation_contracts(LiqExchange::Okx));
+            shared.faults.rest_body(SimVenue::Okx, body)
+        }
+        Some("MARGIN" | "FUTURES" | "OPTION") => {
             shared.faults.rest_body(SimVenue::Okx, rest_error("0", ""))
         }
         _ => json(

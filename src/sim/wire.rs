@@ -139,6 +139,22 @@ pub(crate) fn round_decimals(value: f64, decimals: i32) -> f64 {
     (value * scale).round() / scale
 }
 
+/// `value` rounded to `decimals` places, spelled without exponent or trailing zeros (`"9910"`,
+/// `"0.014"`), as Binance, Bybit and OKX write most numbers.
+pub(crate) fn plain(value: f64, decimals: i32) -> String {
+    let v = round_decimals(value, decimals);
+    let v = if v == 0.0 || !v.is_finite() { 0.0 } else { v };
+    format!("{v}")
+}
+
+/// `value` with exactly `decimals` places, trailing zeros kept (`"82396.90"`, `"0.00038167"`).
+pub(crate) fn fixed(value: f64, decimals: i32) -> String {
+    let d = usize::try_from(decimals.max(0)).unwrap_or(0);
+    let v = round_decimals(value, decimals);
+    let v = if v == 0.0 || !v.is_finite() { 0.0 } else { v };
+    format!("{v:.d$}")
+}
+
 /// A well-mixed 64-bit value from `n` (splitmix64): venue-style connection ids and stable
 /// per-seed choices that must not draw from the model's generators.
 pub(crate) fn mix64(n: u64) -> u64 {
@@ -201,6 +217,16 @@ mod tests {
         assert_eq!(v["b"], -3);
         assert!(v["d"].is_null());
         assert!(text.ends_with("\"f\":0.3}"), "{text}");
+    }
+
+    #[test]
+    fn plain_and_fixed_decimals() {
+        assert_eq!(plain(9910.0, 2), "9910");
+        assert_eq!(plain(0.014_000_1, 3), "0.014");
+        assert_eq!(plain(-0.0, 3), "0");
+        assert_eq!(fixed(82_396.9, 2), "82396.90");
+        assert_eq!(fixed(20_000.0, 0), "20000");
+        assert_eq!(fixed(0.000_381_67, 8), "0.00038167");
     }
 
     #[test]

@@ -10,10 +10,12 @@ use crate::model::{FeedId, FeedState, Millis};
 const MAX_GAPS: usize = 32;
 
 /// An outage of a feed: from leaving `live` to being `live` again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Gap {
+    #[schema(value_type = i64)]
     pub start_ms: Millis,
     /// `None` while the outage is ongoing.
+    #[schema(value_type = Option<i64>)]
     pub end_ms: Option<Millis>,
 }
 
@@ -65,8 +67,11 @@ impl FeedHealth {
         if was_usable && !state.is_usable() && state != FeedState::Disabled {
             self.open_gap(at);
         }
-        if state == FeedState::Live {
+        if state.is_usable() {
+            // Live or quiet (a liquidation stream with heartbeats): the outage is over.
             self.close_gap(at);
+        }
+        if state == FeedState::Live {
             if self.state != FeedState::Live {
                 self.live_since_ms = Some(at);
             }

@@ -141,6 +141,11 @@ impl LiquidationBook {
             .collect()
     }
 
+    /// The whole tape, newest first (in arrival order), as the shared events.
+    pub fn tape(&self) -> impl Iterator<Item = &Arc<Liquidation>> {
+        self.tape.iter().rev()
+    }
+
     /// Exchange time of the venue's newest event.
     #[must_use]
     pub fn last_event_ms(&self, venue: LiqVenue) -> Option<Millis> {

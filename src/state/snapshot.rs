@@ -2,16 +2,17 @@
 //! document (which `kimp snapshot --json` prints), built by the state task and shared as an `Arc`.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::Serialize;
 
 pub use crate::model::FearGreed;
 use crate::model::{Currency, FeedState, FxSource, Liquidation, Millis, Venue};
 use crate::state::health::Gap;
-use crate::state::liquidations::LiquidationSummary;
+use crate::state::liquidations::{Aggregated, LiquidationSummary, Window};
 
 /// The §6.0 document.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Snapshot {
     /// ISO-8601 UTC with milliseconds.
     pub timestamp: String,
@@ -34,25 +35,41 @@ pub struct Snapshot {
     /// When the snapshot was taken (epoch ms).
     #[serde(skip)]
     pub taken_ms: Millis,
+    /// Per exchange × coin liquidation totals, one per window of [`AGGREGATED_WINDOWS`] in that
+    /// order (`/api/liquidations/aggregated`; not part of the §6.0 document).
+    #[serde(skip)]
+    pub liquidations_by_coin: Vec<Aggregated>,
+    /// The book's whole liquidation tape, newest first, shared with the book (`/recent`, and the
+    /// API's live stream seeds itself from it); not part of the §6.0 document.
+    #[serde(skip)]
+    pub liquidation_tape: Vec<Arc<Liquidation>>,
+    /// Fresh KRW per USDT of every domestic venue that has one (premiums recomputed for another
+    /// pair need the other venue's rate); not part of the §6.0 document.
+    #[serde(skip)]
+    pub usdt_krw_rates: BTreeMap<Venue, f64>,
 }
 
+/// The windows of [`Snapshot::liquidations_by_coin`], in order.
+pub const AGGREGATED_WINDOWS: [Window; 3] = [Window::H1, Window::H4, Window::H24];
+
 /// The venue pair of the premium columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Pair {
     pub domestic: Venue,
     pub global: Venue,
 }
 
 /// Where the bank rate came from and how old it is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FxInfo {
     pub source: FxSource,
+    #[schema(value_type = i64)]
     pub age_ms: Millis,
     pub stale: bool,
 }
 
 /// One coin row.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct CoinRow {
     pub symbol: String,
     pub name_ko: Option<String>,
@@ -70,27 +87,30 @@ pub struct CoinRow {
 }
 
 /// One venue's quote of a coin. Global prices are per unit of the coin (aliases applied).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VenuePrice {
     pub price: f64,
     pub currency: Currency,
     pub change_percent: Option<f64>,
     pub volume: Option<f64>,
+    #[schema(value_type = i64)]
     pub age_ms: Millis,
     pub stale: bool,
 }
 
 /// One stream's health, as in the §6.0 `feeds` array.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct FeedRow {
     pub feed: &'static str,
     pub state: FeedState,
     /// Age of the last message, `null` if none yet.
+    #[schema(value_type = Option<i64>)]
     pub age_ms: Option<Millis>,
     pub messages: u64,
     pub parse_errors: u64,
     pub reconnects: u64,
     /// Total outage time so far.
+    #[schema(value_type = i64)]
     pub gap_ms: Millis,
     /// The most recent outages (newest last).
     pub gaps: Vec<Gap>,
@@ -109,6 +129,14 @@ impl Snapshot {
     #[must_use]
     pub fn feed(&self, feed: &str) -> Option<&FeedRow> {
         self.feeds.iter().find(|f| f.feed == feed)
+    }
+
+    /// Per exchange × coin liquidation totals over `window`, if it is one of
+    /// [`AGGREGATED_WINDOWS`].
+    #[must_use]
+    pub fn aggregated(&self, window: Window) -> Option<&Aggregated> {
+        let i = AGGREGATED_WINDOWS.iter().position(|w| *w == window)?;
+        self.liquidations_by_coin.get(i)
     }
 }
 

@@ -17,7 +17,7 @@ use super::snapshot::{Pair, Snapshot};
 use crate::clock::now_ms;
 use crate::feed::FeedMsg;
 use crate::history::{History, PremiumSample};
-use crate::model::Millis;
+use crate::model::{Liquidation, Millis};
 
 /// Capacity of the collectors → state channel: a few seconds of the busiest venue.
 pub const FEED_CHANNEL: usize = 8192;
@@ -25,6 +25,9 @@ pub const FEED_CHANNEL: usize = 8192;
 const MAX_QUIET: Duration = Duration::from_secs(1);
 /// Premium samples are kept per minute.
 const MINUTE_MS: Millis = 60_000;
+/// Capacity of the new-liquidation stream: a second of a 10 k/s burst would overflow it, but its
+/// readers (the API's fan-out) drain it continuously and resync from a snapshot when they lag.
+pub const LIQUIDATION_CHANNEL: usize = 8192;
 
 /// What changed between two published snapshots.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +52,9 @@ pub struct StateHandle {
     pub commands: mpsc::Sender<StateCommand>,
     pub snapshots: watch::Receiver<Arc<Snapshot>>,
     pub changes: broadcast::Sender<Arc<Change>>,
+    /// Every newly accepted liquidation, at once (not at the publish tick) and never coalesced:
+    /// the API's `liquidation` messages. Re-deliveries the book rejected are not sent.
+    pub liquidations: broadcast::Sender<Arc<Liquidation>>,
 }
 
 /// Starts the state task. It ends when `cancel` fires (after a last publish) or every sender is gone.
@@ -63,10 +69,12 @@ pub fn spawn(
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
     let (snap_tx, snapshots) = watch::channel(Arc::new(state.snapshot(now_ms())));
     let (changes, _) = broadcast::channel(64);
+    let (liquidations, _) = broadcast::channel(LIQUIDATION_CHANNEL);
     let task = Writer {
         state,
         snap_tx,
         changes: changes.clone(),
+        liquidations: liquidations.clone(),
         pending: BTreeSet::new(),
         dirty: false,
         seq: 0,
@@ -79,6 +87,7 @@ pub fn spawn(
         commands: cmd_tx,
         snapshots,
         changes,
+        liquidations,
     };
     (handle, join)
 }
@@ -87,6 +96,7 @@ struct Writer {
     state: MarketState,
     snap_tx: watch::Sender<Arc<Snapshot>>,
     changes: broadcast::Sender<Arc<Change>>,
+    liquidations: broadcast::Sender<Arc<Liquidation>>,
     pending: BTreeSet<String>,
     dirty: bool,
     seq: u64,
@@ -162,8 +172,12 @@ impl Writer {
     fn apply(&mut self, msg: FeedMsg) {
         let applied = self.state.apply(msg, now_ms());
         self.pending.extend(applied.coins);
-        if let Some(history) = &self.history {
-            for liq in applied.liquidations {
+        for liq in applied.liquidations {
+            if self.liquidations.receiver_count() > 0 {
+                // No receivers is fine; a lagging one resyncs from a snapshot.
+                let _ = self.liquidations.send(Arc::new(liq.clone()));
+            }
+            if let Some(history) = &self.history {
                 // Never blocks: a full queue is counted by the history, not waited on.
                 history.record_liquidation(liq);
             }

@@ -116,6 +116,24 @@ struct Timers {
     ping: tokio::time::Interval,
 }
 
+impl Timers {
+    fn new(spec: &SessionSpec, lifetime: Option<Duration>) -> Self {
+        let ping_every = spec
+            .app_ping
+            .as_ref()
+            .map_or(Duration::from_secs(3600), |p| p.interval);
+        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        Timers {
+            idle: Box::pin(tokio::time::sleep(spec.idle_timeout)),
+            quiet: Box::pin(tokio::time::sleep(NEVER)),
+            quiet_armed: false,
+            deadline: Box::pin(tokio::time::sleep(lifetime.unwrap_or(NEVER))),
+            ping,
+        }
+    }
+}
+
 impl Conn<'_> {
     async fn run<S>(
         &mut self,
@@ -134,19 +152,7 @@ impl Conn<'_> {
         if let Err(e) = send_subscriptions(ws, spec.subscriptions.as_mut()).await {
             return End::Failed(format!("subscribe failed: {e}"));
         }
-        let ping_every = spec
-            .app_ping
-            .as_ref()
-            .map_or(Duration::from_secs(3600), |p| p.interval);
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
-        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        let mut t = Timers {
-            idle: Box::pin(tokio::time::sleep(spec.idle_timeout)),
-            quiet: Box::pin(tokio::time::sleep(NEVER)),
-            quiet_armed: false,
-            deadline: Box::pin(tokio::time::sleep(lifetime.unwrap_or(NEVER))),
-            ping,
-        };
+        let mut t = Timers::new(spec, lifetime);
         let mut subs = spec.subscriptions.clone();
         loop {
             tokio::select! {

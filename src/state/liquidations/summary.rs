@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::model::{Coverage, FeedState, LiqVenue, Liquidation, Millis};
 
 /// A rolling window of the liquidation stats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
 pub enum Window {
     #[serde(rename = "1m")]
     M1,
@@ -66,7 +66,7 @@ impl Window {
 }
 
 /// Totals of one window: `{"long_usd", "short_usd", "count", "largest"}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WindowStats {
     /// Liquidated long positions, USD notional.
     pub long_usd: f64,
@@ -78,7 +78,7 @@ pub struct WindowStats {
 }
 
 /// The five windows of one scope, serialised as `"1m": {…}, "5m": {…}, …, "24h": {…}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct WindowSet {
     #[serde(rename = "1m")]
     pub m1: WindowStats,
@@ -120,7 +120,7 @@ impl WindowSet {
 }
 
 /// One exchange in the summary.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct VenueSummary {
     /// `sampled`, `partial` or `complete` (SPEC §7).
     pub coverage: Coverage,
@@ -129,6 +129,7 @@ pub struct VenueSummary {
     /// [`LiquidationSummary::set_state`].
     pub state: Option<FeedState>,
     /// Exchange time of the newest event seen, `null` when none.
+    #[schema(value_type = Option<i64>)]
     pub last_event_ms: Option<Millis>,
     #[serde(flatten)]
     pub windows: WindowSet,
@@ -136,7 +137,7 @@ pub struct VenueSummary {
 
 /// The SPEC §6.0 `GET /api/liquidations/summary` document. Every venue of [`LiqVenue::ALL`] is
 /// present, with zeros when it has sent nothing.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct LiquidationSummary {
     /// All venues together (the sum of `exchanges`; `largest` is the biggest of theirs).
     pub total: WindowSet,
@@ -153,7 +154,7 @@ impl LiquidationSummary {
 }
 
 /// One exchange × coin line of [`Aggregated`].
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct AggRow {
     pub exchange: LiqVenue,
     /// The coin, or [`OTHER_COIN`](super::OTHER_COIN) for coins beyond the tracked set.
@@ -164,10 +165,11 @@ pub struct AggRow {
 }
 
 /// `GET /api/liquidations/aggregated?window=…`: totals per exchange × coin.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Aggregated {
     pub window: Window,
     /// Time resolution of the window's start edge (the window may reach this much further back).
+    #[schema(value_type = i64)]
     pub bucket_ms: Millis,
     /// Largest first (long + short), then exchange and coin; only non-empty lines.
     pub rows: Vec<AggRow>,

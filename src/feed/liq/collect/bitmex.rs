@@ -74,3 +74,28 @@ pub fn session_spec(cfg: &LiquidationsConfig, opts: &Options) -> SessionSpec {
 fn subscribe_frames(_: &[String]) -> Vec<String> {
     vec![SUBSCRIBE_FRAME.to_owned()]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_url_without_subscribe_gets_the_frame() {
+        let opts = Options::from_config(&LiquidationsConfig::default());
+        let default = session_spec(&LiquidationsConfig::default(), &opts);
+        assert!(
+            default.subscriptions.is_none(),
+            "the default URL subscribes"
+        );
+        let cfg = LiquidationsConfig {
+            bitmex_ws_url: "wss://ws.bitmex.com/realtime".into(),
+            ..LiquidationsConfig::default()
+        };
+        let subs = session_spec(&cfg, &opts).subscriptions.unwrap();
+        assert_eq!((subs.frames)(&subs.items.borrow()), vec![SUBSCRIBE_FRAME]);
+        assert_eq!(
+            default.app_ping.map(|p| p.interval),
+            Some(crate::feed::liq::bitmex::PING_INTERVAL)
+        );
+    }
+}

@@ -1,0 +1,283 @@
+//! The UI loop: waits on input, snapshots, background results, a one-second tick (clock, "N s
+//! ago") and — only when something changed — the frame tick that caps redraws. Never polls:
+//! an idle dashboard wakes once a second.
+//!
+//! Generic over the backend and the input stream, so tests run the real loop on a `TestBackend`
+//! with scripted keys and pushed snapshots. Slow work (history reads, saving favourites) runs on
+//! other tasks and comes back over a channel; nothing here blocks.
+
+use std::io;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::{Stream, StreamExt};
+use ratatui::Terminal;
+use ratatui::crossterm::event::Event;
+use ratatui::layout::Rect;
+use tokio::sync::{mpsc, watch};
+use tokio::time::MissedTickBehavior;
+use tokio_util::sync::CancellationToken;
+
+use crate::history::History;
+use crate::model::Millis;
+use crate::state::snapshot::Snapshot;
+use crate::state::task::StateCommand;
+use crate::tui::keymap::{self, Action};
+use crate::tui::terminal::FrameBackend;
+use crate::tui::ui_state::{Effect, SparkData, UiState};
+use crate::tui::{TuiError, favourites, widgets};
+
+/// The clock tick: the header clock and "last liquidation N s ago" move once a second.
+pub const SECOND: Duration = Duration::from_secs(1);
+/// How far back the detail view's history reaches.
+const HISTORY_SPAN_MS: Millis = 7 * 24 * 3_600_000;
+
+/// A source of "now" in epoch ms: the system clock, or a fixed one in tests.
+pub type Clock = Arc<dyn Fn() -> Millis + Send + Sync>;
+
+/// What the loop talks to besides the terminal and the keys.
+pub struct LoopDeps {
+    pub snapshots: watch::Receiver<Arc<Snapshot>>,
+    /// Venue pair switches go to the state task.
+    pub commands: mpsc::Sender<StateCommand>,
+    /// Premium samples for the detail sparkline; `None` shows "collecting…".
+    pub history: Option<History>,
+    /// Where favourites are saved; `None` keeps them for this run only.
+    pub favourites: Option<PathBuf>,
+    pub clock: Clock,
+    /// Shortest time between two frames (1 / `tui.max_fps`).
+    pub frame_interval: Duration,
+    /// SIGTERM (and everything else that stops the app) ends the loop.
+    pub cancel: CancellationToken,
+}
+
+/// Results of work done off the loop.
+enum Background {
+    History { symbol: String, data: SparkData },
+    Saved(Result<(), String>),
+}
+
+/// The loop's own state besides the terminal and its timers.
+struct Session {
+    ui: UiState,
+    snap: Arc<Snapshot>,
+    commands: mpsc::Sender<StateCommand>,
+    history: Option<History>,
+    favourites: Option<PathBuf>,
+    clock: Clock,
+    frame_interval: Duration,
+    bg: mpsc::UnboundedSender<Background>,
+}
+
+/// What the loop does after an input event.
+enum Flow {
+    Quit,
+    /// Continue; `true` when the screen changed.
+    Go(bool),
+}
+
+impl Session {
+    /// The session for `deps`, with `ui` refreshed for the current snapshot, and the receiver of
+    /// work done off the loop.
+    fn new(mut ui: UiState, mut deps: LoopDeps) -> (Session, mpsc::UnboundedReceiver<Background>) {
+        let (bg, bg_rx) = mpsc::unbounded_channel();
+        let snap = deps.snapshots.borrow_and_update().clone();
+        ui.refresh(&snap);
+        let session = Session {
+            ui,
+            snap,
+            commands: deps.commands,
+            history: deps.history,
+            favourites: deps.favourites,
+            clock: deps.clock,
+            frame_interval: deps.frame_interval,
+            bg,
+        };
+        (session, bg_rx)
+    }
+
+    /// One frame, bracketed for synchronized output.
+    fn draw<B>(&self, term: &mut Terminal<B>) -> Result<(), TuiError>
+    where
+        B: FrameBackend,
+        B::Error: std::error::Error + Send + Sync + 'static,
+    {
+        let now = (self.clock)();
+        term.backend_mut().begin_frame()?;
+        term.draw(|f| widgets::draw(f, &self.snap, &self.ui, now))
+            .map_err(TuiError::backend)?;
+        term.backend_mut().end_frame()?;
+        Ok(())
+    }
+
+    fn on_input(&mut self, ev: &Event) -> Flow {
+        let action = match event_action(ev, &mut self.ui) {
+            Input::Ignore => return Flow::Go(false),
+            Input::Redraw => return Flow::Go(true),
+            Input::Act(action) => action,
+        };
+        let now = (self.clock)();
+        match self.ui.update(action, &self.snap, now) {
+            Some(Effect::Quit) => return Flow::Quit,
+            Some(effect) => self.apply(effect, now),
+            None => {}
+        }
+        Flow::Go(true)
+    }
+
+    fn on_snapshot(&mut self, new: Arc<Snapshot>) {
+        self.ui.on_snapshot(&self.snap, &new, (self.clock)());
+        self.snap = new;
+    }
+
+    fn on_background(&mut self, done: Background) {
+        match done {
+            Background::History { symbol, data } => self.ui.history_arrived(&symbol, data),
+            Background::Saved(Ok(())) => {}
+            Background::Saved(Err(e)) => {
+                let l = crate::tui::labels::labels(self.ui.language);
+                self.ui
+                    .set_status(format!("{}: {e}", l.saved_failed), true, (self.clock)());
+            }
+        }
+    }
+
+    /// Starts a history read when the detail view needs one.
+    fn fetch_if_needed(&mut self) {
+        let now = (self.clock)();
+        if let Some(symbol) = self.ui.wants_history(now).map(str::to_string) {
+            self.ui.history_requested(&symbol, now);
+            fetch_history(self.history.clone(), symbol, now, self.bg.clone());
+        }
+    }
+
+    fn apply(&mut self, effect: Effect, now: Millis) {
+        match effect {
+            Effect::Quit => {}
+            Effect::SetPair(pair) => {
+                if let Err(e) = self.commands.try_send(StateCommand::SetPair(pair)) {
+                    self.ui.pending_pair = None;
+                    self.ui
+                        .set_status(format!("venue switch failed: {e}"), true, now);
+                }
+            }
+            Effect::SaveFavourites(list) => {
+                let Some(path) = self.favourites.clone() else {
+                    return;
+                };
+                let bg = self.bg.clone();
+                tokio::task::spawn_blocking(move || {
+                    let _ = bg.send(Background::Saved(favourites::save(&path, &list)));
+                });
+            }
+        }
+    }
+}
+
+fn interval(period: Duration) -> tokio::time::Interval {
+    let mut timer = tokio::time::interval(period);
+    timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    timer
+}
+
+/// Runs until `q`/Ctrl-C, the end of `cancel`, or an error of the terminal or the input.
+pub async fn run_loop<B, I>(
+    term: &mut Terminal<B>,
+    mut input: I,
+    mut ui: UiState,
+    deps: LoopDeps,
+) -> Result<(), TuiError>
+where
+    B: FrameBackend,
+    B::Error: std::error::Error + Send + Sync + 'static,
+    I: Stream<Item = io::Result<Event>> + Unpin,
+{
+    let size = term.size().map_err(TuiError::backend)?;
+    ui.screen = Rect::new(0, 0, size.width, size.height);
+    let (mut snapshots, cancel) = (deps.snapshots.clone(), deps.cancel.clone());
+    let (mut s, mut bg_rx) = Session::new(ui, deps);
+    let mut frame = interval(s.frame_interval);
+    // The clock tick lands just after each wall-clock second, so the header clock never lags.
+    let to_next_second = 1_000 - (s.clock)().rem_euclid(1_000) + 5;
+    let start = tokio::time::Instant::now() + Duration::from_millis(to_next_second.unsigned_abs());
+    let mut second = tokio::time::interval_at(start, SECOND);
+    second.set_missed_tick_behavior(MissedTickBehavior::Skip);
+    let (mut dirty, mut input_open, mut snaps_open) = (true, true, true);
+    loop {
+        tokio::select! {
+            () = cancel.cancelled() => break,
+            ev = input.next(), if input_open => match ev {
+                None => input_open = false,
+                Some(Err(e)) => return Err(TuiError::Input(e)),
+                Some(Ok(ev)) => match s.on_input(&ev) {
+                    Flow::Quit => break,
+                    Flow::Go(changed) => dirty |= changed,
+                },
+            },
+            changed = snapshots.changed(), if snaps_open => match changed {
+                Ok(()) => {
+                    s.on_snapshot(snapshots.borrow_and_update().clone());
+                    dirty = true;
+                }
+                Err(_) => snaps_open = false,
+            },
+            Some(done) = bg_rx.recv() => {
+                s.on_background(done);
+                dirty = true;
+            }
+            _ = second.tick() => {
+                s.ui.on_tick((s.clock)());
+                dirty = true;
+            }
+            _ = frame.tick(), if dirty => {
+                s.draw(term)?;
+                dirty = false;
+            }
+        }
+        s.fetch_if_needed();
+    }
+    Ok(())
+}
+
+/// What an input event means for the loop.
+enum Input {
+    Act(Action),
+    /// Nothing to change, but the screen must be drawn again (a resize).
+    Redraw,
+    Ignore,
+}
+
+/// The meaning of an input event; a resize records the new size (the next draw adapts).
+fn event_action(ev: &Event, ui: &mut UiState) -> Input {
+    let action = match ev {
+        Event::Key(key) if ui.filter_editing => keymap::filter_action(key),
+        Event::Key(key) => keymap::action(key),
+        Event::Mouse(m) => keymap::mouse_action(m),
+        Event::Resize(w, h) => {
+            ui.screen = Rect::new(0, 0, *w, *h);
+            return Input::Redraw;
+        }
+        _ => None,
+    };
+    action.map_or(Input::Ignore, Input::Act)
+}
+
+/// Reads the coin's premium history on another task and sends it back.
+fn fetch_history(
+    history: Option<History>,
+    symbol: String,
+    now: Millis,
+    bg: mpsc::UnboundedSender<Background>,
+) {
+    tokio::spawn(async move {
+        let data = match history {
+            Some(h) => match h.premium_history(&symbol, now - HISTORY_SPAN_MS).await {
+                Ok(samples) => SparkData::Ready(samples),
+                Err(e) => SparkData::Failed(e.to_string()),
+            },
+            None => SparkData::Ready(Vec::new()),
+        };
+        let _ = bg.send(Background::History { symbol, data });
+    });
+}

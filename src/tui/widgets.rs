@@ -1,0 +1,221 @@
+//! The whole frame ([`draw`]) and helpers the widgets share: priority-fitted lines, aligned cells
+//! written straight into the buffer (no per-cell allocation beyond the formatted text), and
+//! bordered panes.
+//!
+//! Every render function is pure: `(buffer, area, &Snapshot, &UiState, now)` in, cells out; no
+//! I/O, no locks, no clock reads.
+
+pub mod detail;
+pub mod footer;
+pub mod header;
+pub mod help;
+pub mod liquidation_tape;
+pub mod premium_table;
+
+use ratatui::Frame;
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Clear, Widget};
+
+use crate::model::Millis;
+use crate::state::snapshot::Snapshot;
+use crate::tui::layout;
+use crate::tui::text::{self, truncate};
+use crate::tui::theme::Theme;
+use crate::tui::ui_state::UiState;
+
+/// Draws one frame of the dashboard for `snap` and `ui` as of `now`.
+pub fn draw(f: &mut Frame<'_>, snap: &Snapshot, ui: &UiState, now: Millis) {
+    let area = f.area();
+    let buf = f.buffer_mut();
+    let Some(regions) = layout::regions(area, ui.focus) else {
+        let note = format!(
+            "{}×{} < {}×{}",
+            area.width,
+            area.height,
+            layout::MIN_WIDTH,
+            layout::MIN_HEIGHT
+        );
+        buf.set_stringn(area.x, area.y, note, usize::from(area.width), Style::new());
+        return;
+    };
+    header::render(buf, regions.header, snap, ui, now);
+    if let Some(table) = regions.table {
+        premium_table::render(buf, table, snap, ui, now);
+    }
+    if let Some(tape) = regions.tape {
+        liquidation_tape::render(buf, tape, snap, ui, now);
+    }
+    footer::render(buf, regions.footer, snap, ui, now);
+    if ui.detail {
+        detail::render(buf, regions.body, snap, ui, now);
+    }
+    if ui.help {
+        help::render(buf, area, ui);
+    }
+}
+
+/// One piece of a header or footer line. Pieces are dropped from the highest `priority` number
+/// down until the line fits; `attach` pieces follow the previous one after a space instead of a
+/// separator.
+pub struct Piece<'a> {
+    pub spans: Vec<Span<'a>>,
+    pub priority: u8,
+    pub attach: bool,
+}
+
+impl<'a> Piece<'a> {
+    #[must_use]
+    pub fn new(priority: u8, spans: Vec<Span<'a>>) -> Self {
+        Piece {
+            spans,
+            priority,
+            attach: false,
+        }
+    }
+
+    #[must_use]
+    pub fn attached(priority: u8, spans: Vec<Span<'a>>) -> Self {
+        Piece {
+            spans,
+            priority,
+            attach: true,
+        }
+    }
+
+    fn width(&self) -> usize {
+        self.spans.iter().map(Span::width).sum()
+    }
+}
+
+/// The pieces that fit in `width`, most important first, shown in their original order.
+#[must_use]
+pub fn fit<'a>(pieces: Vec<Piece<'a>>, width: usize, sep: &Span<'a>) -> Line<'a> {
+    let sep_w = sep.width();
+    let total = |keep: &[bool]| -> usize {
+        let mut sum = 0;
+        let mut first = true;
+        for (piece, _) in pieces.iter().zip(keep).filter(|(_, k)| **k) {
+            if !first {
+                sum += if piece.attach { 1 } else { sep_w };
+            }
+            first = false;
+            sum += piece.width();
+        }
+        sum
+    };
+    let mut order: Vec<usize> = (0..pieces.len()).collect();
+    order.sort_by_key(|&i| pieces[i].priority);
+    let mut keep = vec![false; pieces.len()];
+    for i in order {
+        // An attached piece needs the piece it hangs on.
+        if pieces[i].attach && (i == 0 || !keep[i - 1]) {
+            continue;
+        }
+        keep[i] = true;
+        if total(&keep) > width {
+            keep[i] = false;
+        }
+    }
+    let mut spans = Vec::new();
+    let mut first = true;
+    for (piece, k) in pieces.into_iter().zip(keep) {
+        if !k {
+            continue;
+        }
+        if !first {
+            spans.push(if piece.attach {
+                Span::raw(" ")
+            } else {
+                sep.clone()
+            });
+        }
+        first = false;
+        spans.extend(piece.spans);
+    }
+    Line::from(spans)
+}
+
+/// Horizontal placement of a cell's text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    Left,
+    Right,
+}
+
+/// Writes `s` into the `w` cells at (`x`, `y`): cut at a cell boundary with the theme's
+/// ellipsis when too wide, aligned, in `style`. Cells not covered keep their style.
+pub fn put(
+    buf: &mut Buffer,
+    (x, y): (u16, u16),
+    w: u16,
+    s: &str,
+    align: Align,
+    style: Style,
+    theme: &Theme,
+) {
+    let cut = truncate(s, usize::from(w), theme.symbols.ellipsis);
+    let tw = u16::try_from(text::width(&cut)).unwrap_or(w).min(w);
+    let start = match align {
+        Align::Left => x,
+        Align::Right => x + (w - tw),
+    };
+    buf.set_stringn(start, y, &cut, usize::from(tw), style);
+}
+
+/// A bordered pane with a title, focused or not; returns the inner area.
+pub fn pane<'a>(
+    buf: &mut Buffer,
+    area: Rect,
+    title: Line<'a>,
+    right: Option<Line<'a>>,
+    focused: bool,
+    theme: &Theme,
+) -> Rect {
+    let border = if focused {
+        theme.focus_border()
+    } else {
+        theme.border()
+    };
+    let mut block = Block::bordered()
+        .border_set(theme.symbols.border)
+        .border_style(border)
+        .title(title);
+    if let Some(r) = right {
+        block = block.title(r.right_aligned());
+    }
+    let inner = block.inner(area);
+    block.render(area, buf);
+    inner
+}
+
+/// Clears `area` for a popup and draws its frame; returns the inner area.
+pub fn popup(buf: &mut Buffer, area: Rect, title: Line<'_>, theme: &Theme) -> Rect {
+    // Two-cell characters cut by the popup's edges: one just left of it would paint over its
+    // left border; one whose first half is cleared leaves an orphan half just right of it.
+    let wide = |buf: &Buffer, x: u16, y: u16| {
+        buf.cell((x, y))
+            .is_some_and(|c| text::width(c.symbol()) > 1)
+    };
+    let right = area.right();
+    let orphans: Vec<u16> = (area.top()..area.bottom())
+        .filter(|&y| right > area.x && wide(buf, right - 1, y))
+        .collect();
+    for y in area.top()..area.bottom() {
+        if area.x > buf.area.x
+            && wide(buf, area.x - 1, y)
+            && let Some(cell) = buf.cell_mut((area.x - 1, y))
+        {
+            cell.set_symbol(" ");
+        }
+    }
+    Clear.render(area, buf);
+    for y in orphans {
+        if let Some(cell) = buf.cell_mut((right, y)) {
+            cell.set_symbol(" ");
+        }
+    }
+    pane(buf, area, title, None, true, theme)
+}
