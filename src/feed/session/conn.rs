@@ -13,7 +13,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::liquidation::LiqRun;
-use super::{End, Outcome, ParseFn, SessionSpec, Subscriptions, truncate};
+use super::{End, Outcome, ParseFn, SessionSpec, StreamClass, Subscriptions, truncate};
 use crate::clock::now_ms;
 use crate::feed::{Control, FeedMsg, Parsed};
 use crate::model::{FeedId, FeedState};
@@ -116,13 +116,24 @@ struct Timers {
     ping: tokio::time::Interval,
 }
 
+/// Delay of the first app ping on a liquidation stream (after the subscribe frames are out).
+const FIRST_LIQUIDATION_PING: Duration = Duration::from_millis(500);
+
 impl Timers {
     fn new(spec: &SessionSpec, lifetime: Option<Duration>) -> Self {
         let ping_every = spec
             .app_ping
             .as_ref()
             .map_or(Duration::from_secs(3600), |p| p.interval);
-        let mut ping = tokio::time::interval_at(Instant::now() + ping_every, ping_every);
+        // A liquidation stream may carry nothing for minutes: ping at once after subscribing, so
+        // the first pong proves the connection answers instead of reading `connecting` for a
+        // whole ping interval.
+        let first = if matches!(spec.class, StreamClass::Liquidation(_)) {
+            FIRST_LIQUIDATION_PING
+        } else {
+            ping_every
+        };
+        let mut ping = tokio::time::interval_at(Instant::now() + first, ping_every);
         ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
         Timers {
             idle: Box::pin(tokio::time::sleep(spec.idle_timeout)),
