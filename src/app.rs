@@ -33,7 +33,8 @@ pub struct Running {
     pub feeds: Vec<FeedId>,
     pub cancel: CancellationToken,
     tasks: JoinSet<()>,
-    state_task: tokio::task::JoinHandle<MarketState>,
+    /// `None` when the state is fed from elsewhere ([`Running::fed`]).
+    state_task: Option<tokio::task::JoinHandle<MarketState>>,
     simulator: Option<Simulator>,
     history: History,
 }
@@ -59,7 +60,9 @@ impl Running {
         self.cancel.cancel();
         let wait = async {
             while self.tasks.join_next().await.is_some() {}
-            let _ = (&mut self.state_task).await;
+            if let Some(task) = &mut self.state_task {
+                let _ = task.await;
+            }
         };
         if tokio::time::timeout(Duration::from_secs(3), wait)
             .await
@@ -67,7 +70,9 @@ impl Running {
         {
             tracing::warn!("tasks did not stop within 3 s; aborting them");
             self.tasks.abort_all();
-            self.state_task.abort();
+            if let Some(task) = &self.state_task {
+                task.abort();
+            }
         }
         // The state task has finished sending: everything queued reaches the disk.
         if let Err(e) = self.history.clone().flush_and_close().await {
@@ -76,6 +81,25 @@ impl Running {
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
+    }
+
+    /// A run whose `state` is fed by `tasks` instead of collectors and a state task (`--remote`):
+    /// no simulator, history in memory only. `feeds` are the feeds expected to deliver.
+    pub fn fed(
+        state: StateHandle,
+        feeds: Vec<FeedId>,
+        cancel: CancellationToken,
+        tasks: JoinSet<()>,
+    ) -> anyhow::Result<Running> {
+        Ok(Running {
+            state,
+            feeds,
+            cancel,
+            tasks,
+            state_task: None,
+            simulator: None,
+            history: open_history(None)?,
+        })
     }
 
     /// The history store (premium samples for sparklines, liquidation pages).
@@ -143,7 +167,7 @@ pub async fn start(
         feeds,
         cancel,
         tasks,
-        state_task,
+        state_task: Some(state_task),
         simulator,
         history,
     })

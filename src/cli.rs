@@ -34,6 +34,8 @@ Examples:
   kimp --demo --seed 7          dashboard fed by the simulator, same data on every run
   kimp snapshot --json          print the premium table once as JSON and exit
   kimp snapshot --wait 10       collect for exactly 10 s, print the table, exit
+  kimp --remote http://host:8000
+                                dashboard of another kimp's API (kimp --serve), no collectors
   kimp simulate --bind 127.0.0.1:9100
                                 run the exchange simulator alone for other clients
   kimp --demo --serve --headless
@@ -176,6 +178,7 @@ pub struct GlobalArgs {
         long,
         env = "KIMP_SERVE",
         action = ArgAction::SetTrue,
+        conflicts_with = "remote",
         value_parser = BoolishValueParser::new(),
         hide_env_values = true,
         help = "Also serve the REST + WebSocket API (gateway 8000, market 8001, liquidations 8002)",
@@ -215,10 +218,11 @@ pub struct GlobalArgs {
         env = "KIMP_API_TOKEN",
         value_name = "TOKEN",
         hide_env_values = true,
-        help = "With --serve: bearer token the API requires (prefer the env var)",
+        help = "With --serve: bearer token the API requires; with --remote: the one sent",
         long_help = "With --serve: bearer token every API request but /health must carry\n\
-                     (Authorization: Bearer TOKEN). Prefer the env var KIMP_API_TOKEN: other\n\
-                     users can see command-line flags. Config key: server.token (default none)."
+                     (Authorization: Bearer TOKEN). With --remote: the token sent to the server.\n\
+                     Prefer the env var KIMP_API_TOKEN: other users can see command-line flags.\n\
+                     Config key: server.token (default none)."
     )]
     pub api_token: Option<String>,
 
@@ -236,6 +240,23 @@ pub struct GlobalArgs {
                      and 8002."
     )]
     pub role: Option<String>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_REMOTE",
+        value_name = "URL",
+        value_parser = crate::remote::parse_url,
+        conflicts_with = "demo",
+        hide_env_values = true,
+        help = "Show another kimp's data (its API gateway, e.g. http://host:8000), no collectors",
+        long_help = "Run no collectors: the dashboard (or snapshot) shows the data of another\n\
+                     kimp's API gateway (kimp --serve), e.g. http://host:8000, read from its\n\
+                     /ws/prices and /ws/liquidations streams. The feed row remote.link shows the\n\
+                     connection. The server's venue pair is shown (d/o cannot switch it).\n\
+                     A token from KIMP_API_TOKEN / server.token is sent as a bearer token."
+    )]
+    pub remote: Option<String>,
 
     #[arg(
         short,

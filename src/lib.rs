@@ -13,6 +13,7 @@ pub mod feed;
 pub mod history;
 pub mod logging;
 pub mod model;
+pub mod remote;
 mod run;
 pub mod server;
 pub mod sim;

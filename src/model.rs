@@ -3,13 +3,25 @@
 //! Nothing here knows a venue's field names: feed modules translate their private wire types into
 //! these, and the state, the snapshot and the output formats only ever see these.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Epoch milliseconds (UTC).
 pub type Millis = i64;
 
 /// A market venue whose spot prices kimp compares. Liquidation venues join in a later module.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Venue {
     Upbit,
@@ -77,7 +89,7 @@ impl std::fmt::Display for Venue {
 }
 
 /// Quote currency of a spot market.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Currency {
     Krw,
@@ -104,7 +116,7 @@ pub struct Quote {
 }
 
 /// Where a USD/KRW value came from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum FxSource {
     Dunamu,
@@ -153,7 +165,7 @@ pub struct MarketInfo {
 }
 
 /// The crypto fear & greed index (alternative.me): 0 = extreme fear, 100 = extreme greed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FearGreed {
     pub value: u8,
     /// `Extreme Fear`, `Fear`, `Neutral`, `Greed`, `Extreme Greed`.
@@ -166,7 +178,19 @@ pub struct FearGreed {
 }
 
 /// A derivatives venue whose liquidations kimp collects (SPEC §3.4).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum LiqVenue {
     Binance,
@@ -211,7 +235,7 @@ impl LiqVenue {
 }
 
 /// Coverage label of a liquidation feed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Coverage {
     Sampled,
@@ -220,7 +244,7 @@ pub enum Coverage {
 }
 
 /// The side of the **liquidated position** (not the liquidation order's side).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Side {
     Long,
@@ -228,7 +252,7 @@ pub enum Side {
 }
 
 /// One liquidation, normalised (SPEC §4, exchanges.md §12).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Liquidation {
     /// `{exchange}:…`, unique per event; the key for de-duplication.
     pub id: String,
@@ -264,7 +288,7 @@ pub enum MarketEvent {
 }
 
 /// Health of one stream (SPEC §7).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FeedState {
     /// Connected, nothing received yet.

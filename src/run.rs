@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
-use crate::app::{self, StartOptions};
+use crate::app::{self, Running, StartOptions};
 use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
 use crate::commands::{snapshot, table};
 use crate::config::{self, Config, Loaded};
@@ -80,8 +80,8 @@ async fn dispatch(
     }
     match cli.command {
         Some(Command::Snapshot(args)) => {
-            let opts = start_options(&cli.global, &cfg, &data_dir);
-            run_snapshot(cfg, opts, &args, cancel).await
+            let source = source(&cli.global, &cfg, &data_dir);
+            run_snapshot(cfg, source, &args, cancel).await
         }
         Some(Command::Simulate(args)) => {
             let bind = args.bind.unwrap_or_else(|| cfg.simulator.bind.clone());
@@ -106,12 +106,12 @@ async fn dispatch(
             .await
         }
         None if dashboard => {
-            let opts = start_options(&cli.global, &cfg, &data_dir);
-            run_dashboard(cfg, opts, &data_dir, cancel).await
+            let source = source(&cli.global, &cfg, &data_dir);
+            run_dashboard(cfg, source, &data_dir, cancel).await
         }
         None => {
-            let opts = start_options(&cli.global, &cfg, &data_dir);
-            watch(cfg, opts, cancel).await
+            let source = source(&cli.global, &cfg, &data_dir);
+            watch(cfg, source, cancel).await
         }
     }
 }
@@ -131,17 +131,57 @@ fn start_options(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> StartOpt
     }
 }
 
+/// Where a run's data comes from: local collectors, or another kimp's API (`--remote`).
+enum Source {
+    Local(StartOptions),
+    Remote(String),
+}
+
+fn source(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> Source {
+    match &global.remote {
+        Some(url) => Source::Remote(url.clone()),
+        None => Source::Local(start_options(global, cfg, data_dir)),
+    }
+}
+
+/// Starts the collectors, or the links to the remote server.
+async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow::Result<Running> {
+    match source {
+        Source::Local(opts) => app::start(cfg, opts, cancel).await,
+        Source::Remote(url) => {
+            let token = (!cfg.server.token.is_empty()).then_some(cfg.server.token.as_str());
+            crate::remote::start(&cfg, &url, token, cancel)
+        }
+    }
+}
+
 async fn run_snapshot(
     cfg: Config,
-    opts: StartOptions,
+    source: Source,
     args: &SnapshotArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let running = app::start(cfg, opts, cancel.clone()).await?;
-    let collected = snapshot::collect(&running, args.wait.map(Duration::from_secs), &cancel).await;
+    let remote = match &source {
+        Source::Remote(url) => Some(url.clone()),
+        Source::Local(_) => None,
+    };
+    let running = start(cfg, source, cancel.clone()).await?;
+    let wait = args.wait.map(Duration::from_secs);
+    let collected = if remote.is_some() {
+        crate::remote::collect(&running, wait, snapshot::MAX_WAIT, &cancel).await
+    } else {
+        snapshot::collect(&running, wait, &cancel).await
+    };
     let feeds = running.feeds.clone();
     running.shutdown().await;
     let snap = &collected.snapshot;
+    if let (Some(url), false) = (&remote, collected.missing.is_empty()) {
+        let why = snap
+            .feed(crate::remote::LINK_FEED)
+            .and_then(|f| f.last_error.clone())
+            .unwrap_or_else(|| "no data in time".to_string());
+        anyhow::bail!("cannot get the data from {url}: {why}");
+    }
     if feeds.len() == collected.missing.len() {
         anyhow::bail!(
             "no feed delivered anything in time ({}); check the network or try `kimp snapshot --demo`",
@@ -208,12 +248,12 @@ async fn serve(
 /// is given back before the collectors are stopped, so quitting feels instant.
 async fn run_dashboard(
     cfg: Config,
-    opts: StartOptions,
+    source: Source,
     data_dir: &Path,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
     let tui_cfg = cfg.tui.clone();
-    let running = app::start(cfg, opts, cancel.clone()).await?;
+    let running = start(cfg, source, cancel.clone()).await?;
     let result = crate::tui::run(&running, &tui_cfg, data_dir, cancel).await;
     running.shutdown().await;
     result.context("dashboard")?;
@@ -222,12 +262,8 @@ async fn run_dashboard(
 
 /// Bare `kimp` with stdout not a terminal: collect and reprint the table every few seconds until
 /// Ctrl-C or SIGTERM.
-async fn watch(
-    cfg: Config,
-    opts: StartOptions,
-    cancel: CancellationToken,
-) -> anyhow::Result<ExitCode> {
-    let running = app::start(cfg, opts, cancel.clone()).await?;
+async fn watch(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow::Result<ExitCode> {
+    let running = start(cfg, source, cancel.clone()).await?;
     let clear = std::io::stdout().is_terminal();
     let mut tick = tokio::time::interval(WATCH_INTERVAL);
     loop {

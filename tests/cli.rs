@@ -201,8 +201,8 @@ fn bad_numbers_and_unknown_things_are_rejected() {
     reject(&["kimp", "--seed", "-1"]);
     reject(&["kimp", "--seed", "18446744073709551616"]);
     assert_eq!(
-        reject(&["kimp", "--remote", "http://h:8000"]).kind(),
-        ErrorKind::UnknownArgument
+        reject(&["kimp", "--remote", "h:8000"]).kind(),
+        ErrorKind::ValueValidation
     );
     assert_eq!(
         reject(&["kimp", "doctor"]).kind(),
@@ -212,6 +212,21 @@ fn bad_numbers_and_unknown_things_are_rejected() {
         reject(&["kimp", "snapshot", "--bind", "127.0.0.1:1"]).kind(),
         ErrorKind::UnknownArgument
     );
+}
+
+#[test]
+fn remote_takes_a_url_and_conflicts_with_demo_and_serve() {
+    let cli = parse(&["kimp", "--remote", "http://h:8000/"]);
+    assert_eq!(cli.global.remote.as_deref(), Some("http://h:8000"));
+    let cli = parse(&["kimp", "snapshot", "--json", "--remote", "https://h"]);
+    assert_eq!(cli.global.remote.as_deref(), Some("https://h"));
+    for args in [
+        &["kimp", "--remote", "http://h:8000", "--demo"][..],
+        &["kimp", "--remote", "http://h:8000", "--serve"],
+        &["kimp", "snapshot", "--remote", "http://h:8000", "--demo"],
+    ] {
+        assert_eq!(reject(args).kind(), ErrorKind::ArgumentConflict, "{args:?}");
+    }
 }
 
 #[test]
@@ -228,7 +243,7 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 13, "global options with an env var");
+    assert_eq!(checked, 14, "global options with an env var");
     let simulate = command
         .find_subcommand("simulate")
         .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))

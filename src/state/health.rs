@@ -2,7 +2,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{FeedId, FeedState, Millis};
 
@@ -10,7 +10,7 @@ use crate::model::{FeedId, FeedState, Millis};
 const MAX_GAPS: usize = 32;
 
 /// An outage of a feed: from leaving `live` to being `live` again.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Gap {
     #[schema(value_type = i64)]
     pub start_ms: Millis,

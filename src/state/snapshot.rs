@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 pub use crate::model::FearGreed;
 use crate::model::{Currency, FeedState, FxSource, Liquidation, Millis, Venue};
@@ -12,7 +12,7 @@ use crate::state::health::Gap;
 use crate::state::liquidations::{Aggregated, LiquidationSummary, Window};
 
 /// The §6.0 document.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Snapshot {
     /// ISO-8601 UTC with milliseconds.
     pub timestamp: String,
@@ -53,14 +53,14 @@ pub struct Snapshot {
 pub const AGGREGATED_WINDOWS: [Window; 3] = [Window::H1, Window::H4, Window::H24];
 
 /// The venue pair of the premium columns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Pair {
     pub domestic: Venue,
     pub global: Venue,
 }
 
 /// Where the bank rate came from and how old it is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FxInfo {
     pub source: FxSource,
     #[schema(value_type = i64)]
@@ -69,7 +69,7 @@ pub struct FxInfo {
 }
 
 /// One coin row.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CoinRow {
     pub symbol: String,
     pub name_ko: Option<String>,
@@ -87,7 +87,7 @@ pub struct CoinRow {
 }
 
 /// One venue's quote of a coin. Global prices are per unit of the coin (aliases applied).
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VenuePrice {
     pub price: f64,
     pub currency: Currency,
@@ -138,6 +138,61 @@ impl Snapshot {
         let i = AGGREGATED_WINDOWS.iter().position(|w| *w == window)?;
         self.liquidations_by_coin.get(i)
     }
+}
+
+/// [`FeedRow`] as read from JSON (a remote server's `feeds`).
+#[derive(Deserialize)]
+struct FeedRowWire {
+    feed: String,
+    state: FeedState,
+    age_ms: Option<Millis>,
+    messages: u64,
+    parse_errors: u64,
+    reconnects: u64,
+    gap_ms: Millis,
+    gaps: Vec<Gap>,
+    detail: Option<String>,
+    last_error: Option<String>,
+}
+
+impl<'de> Deserialize<'de> for FeedRow {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        FeedRowWire::deserialize(d).map(FeedRow::from)
+    }
+}
+
+impl From<FeedRowWire> for FeedRow {
+    fn from(w: FeedRowWire) -> Self {
+        FeedRow {
+            feed: intern_feed_id(w.feed),
+            state: w.state,
+            age_ms: w.age_ms,
+            messages: w.messages,
+            parse_errors: w.parse_errors,
+            reconnects: w.reconnects,
+            gap_ms: w.gap_ms,
+            gaps: w.gaps,
+            detail: w.detail,
+            last_error: w.last_error,
+        }
+    }
+}
+
+/// Feed ids read from JSON are interned: each distinct name is leaked once, so a long run
+/// against a server does not grow memory per message.
+fn intern_feed_id(name: String) -> &'static str {
+    use std::collections::BTreeSet;
+    use std::sync::Mutex;
+    static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+    let mut names = NAMES
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    if let Some(known) = names.get(name.as_str()) {
+        return known;
+    }
+    let leaked: &'static str = Box::leak(name.into_boxed_str());
+    names.insert(leaked);
+    leaked
 }
 
 /// Formats epoch ms as `2026-11-24T03:59:00.123Z`.

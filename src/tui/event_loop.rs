@@ -158,8 +158,13 @@ impl Session {
             Effect::SetPair(pair) => {
                 if let Err(e) = self.commands.try_send(StateCommand::SetPair(pair)) {
                     self.ui.pending_pair = None;
-                    self.ui
-                        .set_status(format!("venue switch failed: {e}"), true, now);
+                    // Closed: nothing computes premiums here (`--remote` shows the server's pair).
+                    let text = if self.commands.is_closed() {
+                        "venue switch unavailable: the server sets the pair (--remote)".to_string()
+                    } else {
+                        format!("venue switch failed: {e}")
+                    };
+                    self.ui.set_status(text, true, now);
                 }
             }
             Effect::SaveFavourites(list) => {

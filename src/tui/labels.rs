@@ -190,6 +190,8 @@ pub fn feed_label(feed: &str) -> Option<&'static str> {
         "fx" => "FX",
         "fear_greed" => "F&G",
         "bitmex" => "BMX",
+        // `remote.link`: the link to the server with `--remote`.
+        "remote" => "SRV",
         _ => return None,
     })
 }

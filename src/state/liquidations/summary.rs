@@ -4,12 +4,24 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::model::{Coverage, FeedState, LiqVenue, Liquidation, Millis};
 
 /// A rolling window of the liquidation stats.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, utoipa::ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 pub enum Window {
     #[serde(rename = "1m")]
     M1,
@@ -66,7 +78,7 @@ impl Window {
 }
 
 /// Totals of one window: `{"long_usd", "short_usd", "count", "largest"}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WindowStats {
     /// Liquidated long positions, USD notional.
     pub long_usd: f64,
@@ -78,7 +90,7 @@ pub struct WindowStats {
 }
 
 /// The five windows of one scope, serialised as `"1m": {…}, "5m": {…}, …, "24h": {…}`.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct WindowSet {
     #[serde(rename = "1m")]
     pub m1: WindowStats,
@@ -120,7 +132,7 @@ impl WindowSet {
 }
 
 /// One exchange in the summary.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct VenueSummary {
     /// `sampled`, `partial` or `complete` (SPEC §7).
     pub coverage: Coverage,
@@ -137,7 +149,7 @@ pub struct VenueSummary {
 
 /// The SPEC §6.0 `GET /api/liquidations/summary` document. Every venue of [`LiqVenue::ALL`] is
 /// present, with zeros when it has sent nothing.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct LiquidationSummary {
     /// All venues together (the sum of `exchanges`; `largest` is the biggest of theirs).
     pub total: WindowSet,
@@ -154,7 +166,7 @@ impl LiquidationSummary {
 }
 
 /// One exchange × coin line of [`Aggregated`].
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AggRow {
     pub exchange: LiqVenue,
     /// The coin, or [`OTHER_COIN`](super::OTHER_COIN) for coins beyond the tracked set.
@@ -165,7 +177,7 @@ pub struct AggRow {
 }
 
 /// `GET /api/liquidations/aggregated?window=…`: totals per exchange × coin.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Aggregated {
     pub window: Window,
     /// Time resolution of the window's start edge (the window may reach this much further back).

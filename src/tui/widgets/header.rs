@@ -15,8 +15,8 @@ use crate::tui::text::{age, clock_hms, group, signed_percent};
 use crate::tui::ui_state::{SortColumn, UiState};
 use crate::tui::widgets::{Piece, fit};
 
-/// Feeds in the header, in this order.
-const FEED_ORDER: [&str; 7] = ["UPB", "BTH", "BIN", "BYB", "OKX", "FX", "F&G"];
+/// Feeds in the header, in this order (`SRV`: the link to the server with `--remote`).
+const FEED_ORDER: [&str; 8] = ["SRV", "UPB", "BTH", "BIN", "BYB", "OKX", "FX", "F&G"];
 /// Offset of Korea Standard Time from UTC.
 pub const KST_OFFSET_SECS: i64 = 9 * 3_600;
 

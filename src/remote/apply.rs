@@ -1,0 +1,257 @@
+//! Merging the server's messages into one [`Snapshot`]-shaped document.
+//!
+//! Market stream: `snapshot` = the whole §6.0 document, `update` = header fields plus full rows of
+//! changed coins (and `removed`, optional `fear_greed` and `liquidations`), `status` = `{feeds}`.
+//! Liquidation stream: `snapshot` = `{recent, summary, feeds}`, `update` = `{summary}`, `status` =
+//! `{feeds}` (liquidation feeds only), `liquidation` = one event.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::stream::Kind;
+use crate::model::{FearGreed, Liquidation, Millis};
+use crate::server::ws::liquidation::SNAPSHOT_RECENT;
+use crate::state::liquidations::LiquidationSummary;
+use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot};
+
+/// One message as sent by the server.
+#[derive(Debug, Deserialize)]
+pub struct Envelope {
+    pub seq: u64,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    pub ts_ms: Millis,
+    #[serde(default)]
+    pub data: Value,
+}
+
+/// Market `update` data.
+#[derive(Debug, Deserialize)]
+struct Update {
+    timestamp: String,
+    pair: Pair,
+    exchange_rate: Option<f64>,
+    usdt_krw_rate: Option<f64>,
+    tether_premium_percent: Option<f64>,
+    fx: Option<FxInfo>,
+    #[serde(default)]
+    coins: Vec<CoinRow>,
+    #[serde(default)]
+    removed: Vec<String>,
+    #[serde(default)]
+    fear_greed: Option<FearGreed>,
+    #[serde(default)]
+    liquidations: Option<LiquidationSummary>,
+}
+
+/// `status` data (both streams).
+#[derive(Debug, Deserialize)]
+struct Status {
+    feeds: Vec<FeedRow>,
+}
+
+/// Liquidation `snapshot` data.
+#[derive(Debug, Deserialize)]
+struct LiqSnapshot {
+    recent: Vec<Liquidation>,
+    summary: Option<LiquidationSummary>,
+    feeds: Vec<FeedRow>,
+}
+
+/// Liquidation `update` data.
+#[derive(Debug, Deserialize)]
+struct SummaryUpdate {
+    summary: Option<LiquidationSummary>,
+}
+
+/// What applying a message did.
+#[derive(Debug, Default)]
+pub struct Applied {
+    /// It was the stream's `snapshot`.
+    pub snapshot: bool,
+    /// Coins whose rows changed.
+    pub coins: Vec<String>,
+    /// A new liquidation (to announce).
+    pub liquidation: Option<Arc<Liquidation>>,
+}
+
+/// The upstream document as merged so far (`feeds` are the server's, without the link row).
+#[derive(Debug, Clone)]
+pub struct Merged {
+    pub snap: Snapshot,
+}
+
+impl Merged {
+    /// Starts from `empty` (the local config's empty document).
+    #[must_use]
+    pub fn new(empty: Snapshot) -> Self {
+        Merged { snap: empty }
+    }
+
+    /// Applies a message of `kind`'s stream.
+    ///
+    /// # Errors
+    /// When the data does not have the message type's shape (unknown types are ignored).
+    pub fn apply(&mut self, kind: Kind, msg: Envelope) -> serde_json::Result<Applied> {
+        let mut applied = Applied::default();
+        match (kind, msg.kind.as_str()) {
+            (Kind::Prices, "snapshot") => {
+                let mut doc: Snapshot = serde_json::from_value(msg.data)?;
+                let old = &mut self.snap;
+                doc.recent_liquidations = std::mem::take(&mut old.recent_liquidations);
+                doc.liquidation_tape = std::mem::take(&mut old.liquidation_tape);
+                applied.coins = doc.coins.iter().map(|c| c.symbol.clone()).collect();
+                self.snap = doc;
+                self.note_rate();
+                applied.snapshot = true;
+            }
+            (Kind::Prices, "update") => {
+                let update: Update = serde_json::from_value(msg.data)?;
+                applied.coins = self.merge_update(update);
+            }
+            (Kind::Prices, "status") => {
+                let status: Status = serde_json::from_value(msg.data)?;
+                self.snap.feeds = status.feeds;
+            }
+            (Kind::Liquidations, "snapshot") => {
+                let doc: LiqSnapshot = serde_json::from_value(msg.data)?;
+                self.snap.liquidation_tape = doc.recent.iter().cloned().map(Arc::new).collect();
+                self.snap.recent_liquidations = doc.recent;
+                self.snap.liquidations = doc.summary;
+                self.merge_feeds(doc.feeds);
+                applied.snapshot = true;
+            }
+            (Kind::Liquidations, "update") => {
+                let update: SummaryUpdate = serde_json::from_value(msg.data)?;
+                self.snap.liquidations = update.summary;
+            }
+            (Kind::Liquidations, "status") => {
+                let status: Status = serde_json::from_value(msg.data)?;
+                self.merge_feeds(status.feeds);
+            }
+            (Kind::Liquidations, "liquidation") => {
+                let liq: Liquidation = serde_json::from_value(msg.data)?;
+                applied.liquidation = self.push_liquidation(liq);
+            }
+            _ => tracing::debug!(stream = kind.name(), kind = msg.kind, "ignored message"),
+        }
+        Ok(applied)
+    }
+
+    fn merge_update(&mut self, u: Update) -> Vec<String> {
+        let snap = &mut self.snap;
+        snap.timestamp = u.timestamp;
+        snap.pair = u.pair;
+        snap.exchange_rate = u.exchange_rate;
+        snap.usdt_krw_rate = u.usdt_krw_rate;
+        snap.tether_premium_percent = u.tether_premium_percent;
+        snap.fx = u.fx;
+        if u.fear_greed.is_some() {
+            snap.fear_greed = u.fear_greed;
+        }
+        if u.liquidations.is_some() {
+            snap.liquidations = u.liquidations;
+        }
+        snap.coins.retain(|c| !u.removed.contains(&c.symbol));
+        let mut changed = Vec::with_capacity(u.coins.len());
+        for row in u.coins {
+            changed.push(row.symbol.clone());
+            match snap.coins.iter_mut().find(|c| c.symbol == row.symbol) {
+                Some(existing) => *existing = row,
+                None => snap.coins.push(row),
+            }
+        }
+        self.note_rate();
+        changed
+    }
+
+    /// Keeps `usdt_krw_rates` (not in the document) consistent with the pair's rate.
+    fn note_rate(&mut self) {
+        let snap = &mut self.snap;
+        snap.usdt_krw_rates.clear();
+        if let Some(rate) = snap.usdt_krw_rate {
+            snap.usdt_krw_rates.insert(snap.pair.domestic, rate);
+        }
+    }
+
+    /// Replaces the rows of `rows`' feeds, appending feeds not yet listed.
+    fn merge_feeds(&mut self, rows: Vec<FeedRow>) {
+        for row in rows {
+            match self.snap.feeds.iter_mut().find(|f| f.feed == row.feed) {
+                Some(existing) => *existing = row,
+                None => self.snap.feeds.push(row),
+            }
+        }
+    }
+
+    /// Puts a new event on the tape (newest first, bounded); `None` if it is already there.
+    fn push_liquidation(&mut self, liq: Liquidation) -> Option<Arc<Liquidation>> {
+        let snap = &mut self.snap;
+        if snap.recent_liquidations.iter().any(|l| l.id == liq.id) {
+            return None;
+        }
+        let shared = Arc::new(liq.clone());
+        snap.recent_liquidations.insert(0, liq);
+        snap.recent_liquidations.truncate(SNAPSHOT_RECENT);
+        snap.liquidation_tape.insert(0, Arc::clone(&shared));
+        snap.liquidation_tape.truncate(SNAPSHOT_RECENT);
+        Some(shared)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::state::{MarketState, StateConfig};
+
+    fn merged() -> Merged {
+        Merged::new(MarketState::new(StateConfig::from_config(&Config::default())).snapshot(0))
+    }
+
+    fn envelope(seq: u64, kind: &str, data: &Value) -> Envelope {
+        serde_json::from_value(
+            serde_json::json!({"seq": seq, "type": kind, "ts_ms": 1, "data": data}),
+        )
+        .expect("envelope")
+    }
+
+    #[test]
+    fn snapshot_round_trips_and_updates_merge() {
+        let mut m = merged();
+        let mut doc = serde_json::to_value(&m.snap).expect("doc");
+        doc["coins"] = serde_json::json!([{"symbol": "BTC", "name_ko": "비트코인", "name_en": null,
+            "prices": {}, "global_price_krw": null, "premium_percent": 1.5,
+            "premium_usdt_percent": null, "stale": false, "flags": []}]);
+        doc["feeds"] = serde_json::json!([{"feed": "upbit.ticker", "state": "live", "age_ms": 5,
+            "messages": 3, "parse_errors": 0, "reconnects": 0, "gap_ms": 0, "gaps": [],
+            "detail": null, "last_error": null}]);
+        let applied = m
+            .apply(Kind::Prices, envelope(1, "snapshot", &doc))
+            .expect("apply");
+        assert!(applied.snapshot);
+        assert_eq!(
+            m.snap.coin("BTC").and_then(|c| c.premium_percent),
+            Some(1.5)
+        );
+        assert_eq!(m.snap.feed("upbit.ticker").map(|f| f.messages), Some(3));
+        let mut update = doc.clone();
+        update["coins"][0]["premium_percent"] = serde_json::json!(2.0);
+        update["removed"] = serde_json::json!([]);
+        let applied = m
+            .apply(Kind::Prices, envelope(2, "update", &update))
+            .expect("apply");
+        assert_eq!(applied.coins, vec!["BTC".to_string()]);
+        assert_eq!(
+            m.snap.coin("BTC").and_then(|c| c.premium_percent),
+            Some(2.0)
+        );
+        assert_eq!(
+            serde_json::to_value(&m.snap).expect("doc")["coins"][0]["premium_percent"],
+            2.0
+        );
+    }
+}
