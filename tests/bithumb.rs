@@ -13,42 +13,17 @@
 #[path = "bithumb/flow.rs"]
 mod flow;
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{lines, own, shared};
+
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
 use kimp::feed::{ParseError, Parsed, bithumb};
 use kimp::model::{Currency, MarketEvent, MarketInfo, Quote, Venue};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const RECEIVED: i64 = 1_800_000_000_000;
 const DAY_MS: i64 = 86_400_000;
-
-/// A shared recording, or `None` (with a skip message) when the shared folder is absent.
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(SHARED);
-    if !dir.is_dir() {
-        eprintln!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
-    }
-    let path = dir.join(rel);
-    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-}
-
-fn own(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(OWN).join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Non-empty lines of a `.jsonl` file; asserts there is at least one.
-fn lines(bytes: &[u8]) -> Vec<&[u8]> {
-    let lines: Vec<&[u8]> = bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .collect();
-    assert!(!lines.is_empty(), "fixture has no lines");
-    lines
-}
 
 fn quotes(parsed: Parsed) -> Vec<Quote> {
     let Parsed::Events(events) = parsed else {

@@ -14,34 +14,15 @@
 #[path = "bybit/flow.rs"]
 mod flow;
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{own_text as own, text_lines as lines};
+
 use kimp::feed::bybit::{self, parse, parse_rest_tickers, parse_symbols};
 use kimp::feed::{ParseError, Parsed};
 use kimp::model::{Currency, MarketEvent, Quote, Venue};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const RECEIVED: i64 = 1_800_000_000_000;
-
-/// A shared recording, or `None` (with a note) when the shared fixtures are not checked out.
-fn shared(name: &str) -> Option<String> {
-    if !std::path::Path::new(SHARED).is_dir() {
-        eprintln!("skipping: {SHARED} is absent (third-party fixtures are not in this checkout)");
-        return None;
-    }
-    let path = format!("{SHARED}/bybit/{name}");
-    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-}
-
-fn own(name: &str) -> String {
-    let path = format!("{OWN}/{name}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!lines.is_empty(), "empty fixture");
-    lines
-}
 
 fn quotes_of(events: Vec<MarketEvent>) -> Vec<Quote> {
     events
@@ -281,4 +262,9 @@ fn feeds_are_named_venue_stream() {
         &["bybit.symbols", "bybit.ticker", "bybit.rest"]
     );
     assert_eq!(bybit::PING_FRAME, r#"{"req_id":"ping","op":"ping"}"#);
+}
+
+/// A shared `bybit/` recording, or `None` with a skip note.
+fn shared(name: &str) -> Option<String> {
+    fixtures::shared_text(&format!("bybit/{name}"))
 }

@@ -6,7 +6,9 @@
     reason = "a parsed decimal is exact: the test compares what the venue sent"
 )]
 
-use std::path::PathBuf;
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{lines, own, shared};
 
 // A test crate root resolves `mod` next to itself (`tests/`), so the venue files name their folder.
 #[path = "liquidations_parse/bitmex.rs"]
@@ -22,35 +24,7 @@ use kimp::feed::liq::{LiqParsed, LiqParser};
 use kimp::feed::{ParseError, Parsed};
 use kimp::model::{LiqVenue, Liquidation, MarketEvent, Side};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const RECEIVED: i64 = 1_800_000_000_000;
-
-/// A shared recording, or `None` (with a skip message) when the shared folder is absent.
-fn shared(rel: &str) -> Option<Vec<u8>> {
-    let dir = PathBuf::from(SHARED);
-    if !dir.is_dir() {
-        eprintln!("skipped: shared fixtures not found at {}", dir.display());
-        return None;
-    }
-    let path = dir.join(rel);
-    Some(std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
-}
-
-fn own(rel: &str) -> Vec<u8> {
-    let path = PathBuf::from(OWN).join(rel);
-    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-}
-
-/// Non-empty lines of a `.jsonl` file; asserts there is at least one.
-fn lines(bytes: &[u8]) -> Vec<&[u8]> {
-    let lines: Vec<&[u8]> = bytes
-        .split(|b| *b == b'\n')
-        .filter(|l| !l.trim_ascii().is_empty())
-        .collect();
-    assert!(!lines.is_empty(), "fixture has no lines");
-    lines
-}
 
 /// The events of a liquidation frame (panics on heartbeat/nothing/control/error).
 fn events(parser: &mut dyn LiqParser, frame: &[u8]) -> Vec<Liquidation> {

@@ -13,34 +13,15 @@
 #[path = "okx/session.rs"]
 mod session;
 
+#[path = "support/fixtures.rs"]
+mod fixtures;
+use fixtures::{own_text as own, text_lines as lines};
+
 use kimp::feed::okx::{self, parse, parse_instruments};
 use kimp::feed::{Control, ParseError, Parsed};
 use kimp::model::{Currency, MarketEvent, Quote, Venue};
 
-const SHARED: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/fixtures");
-const OWN: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 const RECEIVED: i64 = 1_800_000_000_000;
-
-/// A shared recording, or `None` (with a note) when the shared fixtures are not checked out.
-fn shared(name: &str) -> Option<String> {
-    if !std::path::Path::new(SHARED).is_dir() {
-        eprintln!("skipping: {SHARED} is absent (third-party fixtures are not in this checkout)");
-        return None;
-    }
-    let path = format!("{SHARED}/okx/{name}");
-    Some(std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}")))
-}
-
-fn own(name: &str) -> String {
-    let path = format!("{OWN}/{name}");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
-}
-
-fn lines(text: &str) -> Vec<&str> {
-    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-    assert!(!lines.is_empty(), "empty fixture");
-    lines
-}
 
 fn quotes(frame: &str) -> Vec<Quote> {
     match parse(frame.as_bytes(), RECEIVED) {
@@ -253,4 +234,9 @@ fn subscriptions_are_intersected_and_batched_by_a_hundred() {
         ]
     );
     assert_eq!(okx::FEEDS, &["okx.instruments", "okx.ticker"]);
+}
+
+/// A shared `okx/` recording, or `None` with a skip note.
+fn shared(name: &str) -> Option<String> {
+    fixtures::shared_text(&format!("okx/{name}"))
 }

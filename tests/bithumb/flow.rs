@@ -20,7 +20,8 @@ use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::{OWN, RECEIVED};
+use super::RECEIVED;
+use super::fixtures::own_text;
 
 const WAIT: Duration = Duration::from_secs(8);
 /// Price the scripted socket sends for `KRW-BTC` (the REST fixture says 116,208,000).
@@ -36,7 +37,7 @@ struct Hits {
 }
 
 async fn rest_server(hits: Arc<Hits>) -> String {
-    let file = |name: &str| std::fs::read_to_string(format!("{OWN}/{name}")).unwrap();
+    let file = |name: &str| own_text(name);
     let (list, alerts, all_krw) = (
         file("bithumb-market-all.json"),
         file("bithumb-virtual-asset-warning.json"),

@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::{OWN, strings};
+use super::{own, strings};
 
 /// Long enough for the socket to go live at start before REST would poll.
 const GRACE: Duration = Duration::from_secs(1);
@@ -163,8 +163,7 @@ fn answer(request: &serde_json::Value, topics: &mut BTreeSet<String>) -> String 
 
 /// REST: the spot tickers fixture for `category=spot`, 400 otherwise; counts requests.
 async fn rest(hits: Arc<AtomicUsize>) -> String {
-    let body =
-        std::fs::read_to_string(format!("{OWN}/bybit-rest-tickers-spot-mixed.json")).unwrap();
+    let body = own("bybit-rest-tickers-spot-mixed.json");
     let app = Router::new().route(
         "/v5/market/tickers",
         get(move |RawQuery(query): RawQuery| {

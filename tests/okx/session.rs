@@ -24,7 +24,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-use super::{OWN, strings};
+use super::{own, strings};
 
 const WAIT: Duration = Duration::from_secs(10);
 
@@ -151,7 +151,7 @@ async fn serve(tcp: tokio::net::TcpStream, conn: usize, notice: Arc<AtomicBool>,
 }
 
 async fn rest() -> String {
-    let body = std::fs::read_to_string(format!("{OWN}/okx-rest-instruments-spot.json")).unwrap();
+    let body = own("okx-rest-instruments-spot.json");
     let app = Router::new().route(
         "/api/v5/public/instruments",
         get(move |RawQuery(query): RawQuery| {
