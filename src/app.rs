@@ -102,6 +102,13 @@ impl Running {
         })
     }
 
+    /// Keeps `sim` running with this run and stops it at [`Running::shutdown`].
+    #[must_use]
+    pub fn with_simulator(mut self, sim: Option<Simulator>) -> Running {
+        self.simulator = sim;
+        self
+    }
+
     /// The history store (premium samples for sparklines, liquidation pages).
     #[must_use]
     pub fn history(&self) -> &History {
@@ -115,6 +122,17 @@ impl Running {
     }
 }
 
+/// Starts the simulator on loopback and points every endpoint of `cfg` at it (`--demo`).
+pub async fn start_simulator(opts: SimOptions, cfg: &mut Config) -> anyhow::Result<Simulator> {
+    let bind = "127.0.0.1:0".parse().context("simulator address")?;
+    let sim = Simulator::start(bind, opts)
+        .await
+        .context("starting the built-in simulator")?;
+    sim.configure(cfg);
+    tracing::info!(addr = %sim.addr(), "demo: feeds point at the built-in simulator");
+    Ok(sim)
+}
+
 /// Starts collectors for `cfg`. With `demo`, first starts the simulator on loopback and points
 /// every feed at it, so the demo runs exactly the code that talks to the real exchanges.
 pub async fn start(
@@ -123,15 +141,7 @@ pub async fn start(
     cancel: CancellationToken,
 ) -> anyhow::Result<Running> {
     let simulator = match opts.demo {
-        Some(opts) => {
-            let bind = "127.0.0.1:0".parse().context("simulator address")?;
-            let sim = Simulator::start(bind, opts)
-                .await
-                .context("starting the built-in simulator")?;
-            sim.configure(&mut cfg);
-            tracing::info!(addr = %sim.addr(), "demo: feeds point at the built-in simulator");
-            Some(sim)
-        }
+        Some(opts) => Some(start_simulator(opts, &mut cfg).await?),
         None => None,
     };
     let now = now_ms();

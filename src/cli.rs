@@ -237,9 +237,35 @@ pub struct GlobalArgs {
         long_help = "With --serve: which services (and collectors) this process runs.\n\
                      all: gateway 8000, market 8001 and liquidations 8002, every collector;\n\
                      market: market collectors and 8001; liquidation: liquidation collectors\n\
-                     and 8002."
+                     and 8002; gateway: no exchange collectors, 8000 served from the two\n\
+                     services at --market-url and --liquidation-url (plus its own coin-name\n\
+                     and fear & greed pollers)."
     )]
     pub role: Option<String>,
+
+    #[arg(
+        long,
+        env = "KIMP_MARKET_URL",
+        value_name = "URL",
+        value_parser = crate::remote::parse_url,
+        hide_env_values = true,
+        help = "With --role gateway: the market service (e.g. http://a:8001)",
+        long_help = "With --role gateway: the market data service whose /ws/market stream the\n\
+                     gateway serves, e.g. http://a:8001 (a kimp --serve --role market)."
+    )]
+    pub market_url: Option<String>,
+
+    #[arg(
+        long,
+        env = "KIMP_LIQUIDATION_URL",
+        value_name = "URL",
+        value_parser = crate::remote::parse_url,
+        hide_env_values = true,
+        help = "With --role gateway: the liquidation service (e.g. http://b:8002)",
+        long_help = "With --role gateway: the liquidation service whose /ws/liquidations stream\n\
+                     the gateway serves, e.g. http://b:8002 (a kimp --serve --role liquidation)."
+    )]
+    pub liquidation_url: Option<String>,
 
     #[arg(
         long,

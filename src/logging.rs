@@ -5,37 +5,189 @@
 //! [`LogGuard`] flushes it on drop, so `main` holds the guard until exit and drops it last. Never
 //! log to stderr while the TUI owns the terminal.
 //!
-//! Per-role files (`market.log`, `liquidation.log`, `gateway.log`, routed by module) come with the
-//! roles; until then everything goes to `kimp.log`.
+//! One file per role (SPEC §9): `market.log`, `liquidation.log`, `gateway.log`, and `kimp.log`
+//! for the rest. A process running one role (`--serve --role market`) writes everything to its
+//! role's file; otherwise each event is routed ([`Route::of`]): by its `feed` field when it has
+//! one (a liquidation stream's feed id → liquidation, any other feed → market), else by the module
+//! that logged it.
 
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
+use tracing::Metadata;
+use tracing::field::{Field, Visit};
 use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
-use tracing_subscriber::EnvFilter;
-use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
-/// Daily files are named `kimp.log.YYYY-MM-DD`.
-const LOG_FILE_PREFIX: &str = "kimp.log";
-/// Daily files kept before the oldest is deleted.
+/// Daily files kept per log before the oldest is deleted.
 const MAX_LOG_FILES: usize = 14;
 
-/// Keeps the file writer alive; dropping it flushes buffered lines. Hold it in `main` until exit.
+/// The dropped-line counters of the installed file writers.
+static DROPPED: OnceLock<Vec<ErrorCounter>> = OnceLock::new();
+
+/// Lines dropped so far because a log writer thread fell behind (for `/metrics`); 0 before
+/// [`init`].
+#[must_use]
+pub fn dropped_lines() -> usize {
+    DROPPED.get().map_or(0, |counters| {
+        counters.iter().map(ErrorCounter::dropped_lines).sum()
+    })
+}
+
+/// Which log file an event goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Route {
+    Market,
+    Liquidation,
+    Gateway,
+    /// Everything else: start-up, config, state, history, the dashboard, the simulator.
+    Kimp,
+}
+
+/// Modules whose events go to `liquidation.log`.
+const LIQUIDATION: [&str; 5] = [
+    "kimp::feed::liq",
+    "kimp::feed::session::liquidation",
+    "kimp::server::liquidation",
+    "kimp::server::ws::liquidation",
+    "kimp::state::liquidations",
+];
+/// Modules whose events go to `gateway.log`.
+const GATEWAY: [&str; 2] = ["kimp::server::gateway", "kimp::remote"];
+/// Modules whose events go to `market.log`.
+const MARKET: [&str; 3] = [
+    "kimp::feed",
+    "kimp::server::market",
+    "kimp::server::ws::market",
+];
+
+impl Route {
+    pub const ALL: [Route; 4] = [
+        Route::Market,
+        Route::Liquidation,
+        Route::Gateway,
+        Route::Kimp,
+    ];
+
+    /// The file name prefix: daily files are `<prefix>.YYYY-MM-DD`.
+    #[must_use]
+    pub fn file(self) -> &'static str {
+        match self {
+            Route::Market => "market.log",
+            Route::Liquidation => "liquidation.log",
+            Route::Gateway => "gateway.log",
+            Route::Kimp => "kimp.log",
+        }
+    }
+
+    /// Where an event of `target` with the fields `feed` and `service` (if any) goes.
+    #[must_use]
+    pub fn of(target: &str, feed: Option<&str>, service: Option<&str>) -> Route {
+        match service {
+            Some("market") => return Route::Market,
+            Some("liquidation") => return Route::Liquidation,
+            Some("gateway") => return Route::Gateway,
+            _ => {}
+        }
+        if let Some(feed) = feed {
+            return if crate::server::health::is_liquidation_feed(feed) {
+                Route::Liquidation
+            } else {
+                Route::Market
+            };
+        }
+        let under = |prefixes: &[&str]| {
+            prefixes.iter().any(|p| {
+                target
+                    .strip_prefix(p)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+            })
+        };
+        if under(&LIQUIDATION) {
+            Route::Liquidation
+        } else if under(&GATEWAY) {
+            Route::Gateway
+        } else if under(&MARKET) {
+            Route::Market
+        } else {
+            Route::Kimp
+        }
+    }
+}
+
+/// How a process splits its log: one role's file for everything, or routed per event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Files {
+    /// A single-role process: every event goes to this file.
+    Only(Route),
+    /// Each event to the file of [`Route::of`].
+    Routed,
+}
+
+/// Lets through the events routed to one file.
+struct RouteFilter(Route);
+
+impl<S> Filter<S> for RouteFilter {
+    fn enabled(&self, _meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
+        true
+    }
+
+    fn event_enabled(&self, event: &tracing::Event<'_>, _cx: &Context<'_, S>) -> bool {
+        let mut fields = Fields::default();
+        event.record(&mut fields);
+        let (feed, service) = (fields.feed.as_deref(), fields.service.as_deref());
+        Route::of(event.metadata().target(), feed, service) == self.0
+    }
+}
+
+/// Picks the `feed` and `service` fields out of an event.
+#[derive(Default)]
+struct Fields {
+    feed: Option<String>,
+    service: Option<String>,
+}
+
+impl Fields {
+    fn slot(&mut self, field: &Field) -> Option<&mut Option<String>> {
+        match field.name() {
+            "feed" => Some(&mut self.feed),
+            "service" => Some(&mut self.service),
+            _ => None,
+        }
+    }
+}
+
+impl Visit for Fields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if let Some(slot) = self.slot(field) {
+            *slot = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if let Some(slot) = self.slot(field) {
+            *slot = Some(format!("{value:?}").trim_matches('"').to_owned());
+        }
+    }
+}
+
+/// Keeps the file writers alive; dropping it flushes buffered lines. Hold it in `main` until exit.
 #[must_use = "dropping the guard stops file logging"]
 #[derive(Debug)]
 pub struct LogGuard {
-    _worker: WorkerGuard,
-    dropped: ErrorCounter,
+    _workers: Vec<WorkerGuard>,
     dir: PathBuf,
 }
 
 impl LogGuard {
-    /// Lines dropped because the writer thread fell behind (for `/metrics`).
+    /// Lines dropped because a writer thread fell behind (for `/metrics`).
     #[must_use]
     pub fn dropped_lines(&self) -> usize {
-        self.dropped.dropped_lines()
+        dropped_lines()
     }
 
     /// The directory the log files are written to.
@@ -71,17 +223,37 @@ pub enum LoggingError {
 }
 
 /// Installs the global subscriber: `level` as the filter (unless `RUST_LOG` is set, which wins),
-/// the rolling file in `<data_dir>/logs/`, and stderr too when `stderr` is true.
-pub fn init(data_dir: &Path, level: &str, stderr: bool) -> Result<LogGuard, LoggingError> {
+/// the rolling files in `<data_dir>/logs/` split as `files` says, and stderr too when `stderr`
+/// is true.
+pub fn init(
+    data_dir: &Path,
+    level: &str,
+    stderr: bool,
+    files: Files,
+) -> Result<LogGuard, LoggingError> {
     let filter = filter(level, std::env::var("RUST_LOG").ok().as_deref())?;
     let dir = data_dir.join("logs");
-    let appender = open_appender(&dir)?;
-    let (writer, worker) = tracing_appender::non_blocking(appender);
-    let dropped = writer.error_counter();
-
-    let file_layer = tracing_subscriber::fmt::layer()
-        .with_writer(writer)
-        .with_ansi(false);
+    let routes: &[Route] = match &files {
+        Files::Only(route) => std::slice::from_ref(route),
+        Files::Routed => &Route::ALL,
+    };
+    let mut workers = Vec::new();
+    let mut counters = Vec::new();
+    let mut file_layers = Vec::new();
+    for &route in routes {
+        let (writer, worker) = tracing_appender::non_blocking(open_appender(&dir, route.file())?);
+        counters.push(writer.error_counter());
+        workers.push(worker);
+        let layer = tracing_subscriber::fmt::layer()
+            .with_writer(writer)
+            .with_ansi(false);
+        let layer = match files {
+            Files::Only(_) => layer.boxed(),
+            Files::Routed => layer.with_filter(RouteFilter(route)).boxed(),
+        };
+        file_layers.push(layer);
+    }
+    let _ = DROPPED.set(counters);
     let stderr_layer = stderr.then(|| {
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         tracing_subscriber::fmt::layer()
@@ -90,12 +262,11 @@ pub fn init(data_dir: &Path, level: &str, stderr: bool) -> Result<LogGuard, Logg
     });
     tracing_subscriber::registry()
         .with(filter)
-        .with(file_layer)
+        .with(file_layers)
         .with(stderr_layer)
         .try_init()?;
     Ok(LogGuard {
-        _worker: worker,
-        dropped,
+        _workers: workers,
         dir,
     })
 }
@@ -111,14 +282,14 @@ fn filter(level: &str, rust_log: Option<&str>) -> Result<EnvFilter, LoggingError
         .map_err(|source| LoggingError::Filter { what, source })
 }
 
-fn open_appender(dir: &Path) -> Result<RollingFileAppender, LoggingError> {
+fn open_appender(dir: &Path, prefix: &str) -> Result<RollingFileAppender, LoggingError> {
     std::fs::create_dir_all(dir).map_err(|source| LoggingError::CreateDir {
         dir: dir.to_path_buf(),
         source,
     })?;
     RollingFileAppender::builder()
         .rotation(Rotation::DAILY)
-        .filename_prefix(LOG_FILE_PREFIX)
+        .filename_prefix(prefix)
         .max_log_files(MAX_LOG_FILES)
         .build(dir)
         .map_err(|source| LoggingError::OpenFile {
@@ -155,7 +326,7 @@ mod tests {
         let file = tmp.path().join("not-a-dir");
         std::fs::write(&file, "x").unwrap();
         let dir = file.join("logs");
-        let err = open_appender(&dir).unwrap_err();
+        let err = open_appender(&dir, "kimp.log").unwrap_err();
         assert!(matches!(err, LoggingError::CreateDir { .. }), "{err:?}");
         assert!(
             err.to_string().contains(&dir.display().to_string()),
@@ -168,7 +339,7 @@ mod tests {
         use std::io::Write;
         let tmp = tempfile::tempdir().unwrap();
         let dir = tmp.path().join("logs");
-        let mut appender = open_appender(&dir).unwrap();
+        let mut appender = open_appender(&dir, "kimp.log").unwrap();
         appender.write_all(b"hello\n").unwrap();
         appender.flush().unwrap();
         let names: Vec<String> = std::fs::read_dir(&dir)
@@ -177,5 +348,50 @@ mod tests {
             .collect();
         assert_eq!(names.len(), 1, "{names:?}");
         assert!(names[0].starts_with("kimp.log."), "{names:?}");
+    }
+
+    #[test]
+    fn events_are_routed_by_feed_then_module() {
+        assert_eq!(
+            Route::of("kimp::feed::session::conn", Some("upbit.ticker"), None),
+            Route::Market
+        );
+        assert_eq!(
+            Route::of(
+                "kimp::feed::session::conn",
+                Some("bybit.liquidations"),
+                None
+            ),
+            Route::Liquidation
+        );
+        assert_eq!(
+            Route::of("kimp::feed::liq::okx", None, None),
+            Route::Liquidation
+        );
+        assert_eq!(
+            Route::of("kimp::feed::upbit::markets", None, None),
+            Route::Market
+        );
+        assert_eq!(Route::of("kimp::server::market", None, None), Route::Market);
+        assert_eq!(
+            Route::of("kimp::server::ws::liquidation", None, None),
+            Route::Liquidation
+        );
+        assert_eq!(
+            Route::of("kimp::remote::stream", None, None),
+            Route::Gateway
+        );
+        assert_eq!(
+            Route::of("kimp::server::gateway", None, None),
+            Route::Gateway
+        );
+        // A prefix matches whole path segments only.
+        assert_eq!(Route::of("kimp::feedback", None, None), Route::Kimp);
+        assert_eq!(Route::of("kimp::state::task", None, None), Route::Kimp);
+        assert_eq!(Route::of("kimp::run", None, None), Route::Kimp);
+        assert_eq!(
+            Route::of("kimp::server", None, Some("gateway")),
+            Route::Gateway
+        );
     }
 }

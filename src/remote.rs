@@ -18,6 +18,7 @@
 
 pub mod apply;
 pub mod link;
+pub mod local;
 pub mod stream;
 
 use std::sync::{Arc, Mutex, PoisonError};
@@ -50,6 +51,8 @@ const MAX_QUIET: Duration = Duration::from_secs(1);
 pub struct Shared {
     pub merged: Merged,
     pub health: LinkHealth,
+    /// What a gateway-only process polls itself (names, fear & greed).
+    pub local: local::Local,
     dirty: bool,
     /// Symbols of coins changed since the last publish.
     changed: Vec<String>,
@@ -83,6 +86,7 @@ impl Shared {
     fn render(&self, now: crate::model::Millis) -> Snapshot {
         let mut snap = self.merged.snap.clone();
         snap.taken_ms = now;
+        self.local.overlay(&mut snap, now);
         snap.feeds.insert(0, self.health.row(now));
         snap
     }
@@ -118,14 +122,60 @@ pub fn ws_url(base: &str, path: &str) -> String {
     format!("{base}{path}")
 }
 
-/// Starts both links to the server at `url` and the publisher; the returned run's snapshots are
-/// the server's document. `token` is sent as `Authorization: Bearer` when set.
+/// Where the two streams come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upstreams {
+    /// Shown in the link row.
+    pub label: String,
+    /// WebSocket URL of the market stream.
+    pub prices: String,
+    /// WebSocket URL of the liquidation stream.
+    pub liquidations: String,
+    /// Run the names and fear & greed pollers here (a gateway-only process).
+    pub local_pollers: bool,
+}
+
+impl Upstreams {
+    /// Both streams from one gateway at `url` (`--remote`).
+    #[must_use]
+    pub fn gateway(url: &str) -> Self {
+        Upstreams {
+            label: url.to_string(),
+            prices: ws_url(url, Kind::Prices.path()),
+            liquidations: ws_url(url, Kind::Liquidations.path()),
+            local_pollers: false,
+        }
+    }
+
+    /// A gateway-only process (`--role gateway`): the market service's `/ws/market` at `market`,
+    /// the liquidation service's `/ws/liquidations` at `liquidation`, names and fear & greed
+    /// polled locally.
+    #[must_use]
+    pub fn split(market: &str, liquidation: &str) -> Self {
+        Upstreams {
+            label: format!("market {market} · liquidation {liquidation}"),
+            prices: ws_url(market, "/ws/market"),
+            liquidations: ws_url(liquidation, Kind::Liquidations.path()),
+            local_pollers: true,
+        }
+    }
+
+    fn url(&self, kind: Kind) -> &str {
+        match kind {
+            Kind::Prices => &self.prices,
+            Kind::Liquidations => &self.liquidations,
+        }
+    }
+}
+
+/// Starts both links to `upstreams` and the publisher; the returned run's snapshots are the
+/// server's document. `token` is sent as `Authorization: Bearer` when set.
 ///
 /// # Errors
 /// When the in-memory history cannot be opened.
 pub fn start(
     cfg: &Config,
-    url: &str,
+    upstreams: &Upstreams,
     token: Option<&str>,
     cancel: CancellationToken,
 ) -> anyhow::Result<Running> {
@@ -135,7 +185,8 @@ pub fn start(
     let (changes, _) = broadcast::channel(64);
     let shared = Arc::new(Mutex::new(Shared {
         merged: Merged::new(empty),
-        health: LinkHealth::new(url, now),
+        health: LinkHealth::new(&upstreams.label, now),
+        local: local::Local::default(),
         dirty: true,
         changed: Vec::new(),
         seq: 0,
@@ -143,19 +194,23 @@ pub fn start(
     }));
     let first = lock(&shared).render(now);
     let (snap_tx, snapshots) = watch::channel(Arc::new(first));
-    // Nothing feeds a remote run locally; the receiver is held so sends fail only at shutdown.
-    let (feed_tx, feed_rx) = mpsc::channel(1);
+    // Local pollers (a gateway) feed names and fear & greed here.
+    let (feed_tx, feed_rx) = mpsc::channel(64);
     // Dropped at once: the pair is the server's, so a venue switch reports it cannot be done.
     let (commands, _) = mpsc::channel(1);
     let mut tasks = JoinSet::new();
     for kind in Kind::ALL {
         tasks.spawn(stream::run(
             kind,
-            ws_url(url, kind.path()),
+            upstreams.url(kind).to_string(),
             token.map(str::to_string),
             Arc::clone(&shared),
             cancel.clone(),
         ));
+    }
+    let mut feeds = vec![LINK_FEED];
+    if upstreams.local_pollers {
+        feeds.extend(local::spawn(cfg, &feed_tx, &cancel, &mut tasks));
     }
     tasks.spawn(publish(
         shared,
@@ -171,7 +226,7 @@ pub fn start(
         changes,
         liquidations,
     };
-    Running::fed(handle, vec![LINK_FEED], cancel, tasks)
+    Running::fed(handle, feeds, cancel, tasks)
 }
 
 /// Publishes the merged document when it changed (at most every [`PUBLISH_INTERVAL`]) and at
@@ -180,7 +235,7 @@ async fn publish(
     shared: SharedState,
     out: watch::Sender<Arc<Snapshot>>,
     changes: broadcast::Sender<Arc<Change>>,
-    _feed_rx: mpsc::Receiver<crate::feed::FeedMsg>,
+    mut feed_rx: mpsc::Receiver<crate::feed::FeedMsg>,
     cancel: CancellationToken,
 ) {
     let mut tick = tokio::time::interval(PUBLISH_INTERVAL);
@@ -189,6 +244,13 @@ async fn publish(
     loop {
         tokio::select! {
             () = cancel.cancelled() => return,
+            Some(msg) = feed_rx.recv() => {
+                let mut s = lock(&shared);
+                if s.local.apply(msg, now_ms()) {
+                    s.touch([]);
+                }
+                continue;
+            }
             _ = tick.tick() => {}
         }
         let (snap, change) = {

@@ -37,14 +37,15 @@ pub fn run(cli: Cli) -> ExitCode {
     let dashboard =
         cli.command.is_none() && !cli.global.headless && std::io::stdout().is_terminal();
     let headless = !dashboard;
-    let _guard =
-        match crate::logging::init(&loaded.data_dir, &loaded.config.general.log_level, headless) {
-            Ok(g) => g,
-            Err(e) => {
-                eprintln!("kimp: {e}");
-                return ExitCode::from(2);
-            }
-        };
+    let files = log_files(&cli);
+    let level = &loaded.config.general.log_level;
+    let _guard = match crate::logging::init(&loaded.data_dir, level, headless, files) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("kimp: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -78,6 +79,10 @@ async fn dispatch(
     if cli.global.serve && cli.command.is_some() {
         anyhow::bail!("--serve runs with the dashboard or headless, not with a subcommand");
     }
+    let gateway = cli.global.role.as_deref() == Some(Role::Gateway.as_str());
+    if !gateway && (cli.global.market_url.is_some() || cli.global.liquidation_url.is_some()) {
+        anyhow::bail!("--market-url and --liquidation-url are for --serve --role gateway");
+    }
     match cli.command {
         Some(Command::Snapshot(args)) => {
             let source = source(&cli.global, &cfg, &data_dir);
@@ -95,15 +100,9 @@ async fn dispatch(
         None if cli.global.serve => {
             let opts = start_options(&cli.global, &cfg, &data_dir);
             let role = cli.global.role.as_deref().and_then(Role::parse);
-            serve(
-                cfg,
-                opts,
-                role.unwrap_or_default(),
-                dashboard,
-                &data_dir,
-                cancel,
-            )
-            .await
+            let role = role.unwrap_or_default();
+            let source = serve_source(&cli.global, role, opts)?;
+            serve(cfg, source, role, dashboard, &data_dir, cancel).await
         }
         None if dashboard => {
             let source = source(&cli.global, &cfg, &data_dir);
@@ -113,6 +112,18 @@ async fn dispatch(
             let source = source(&cli.global, &cfg, &data_dir);
             watch(cfg, source, cancel).await
         }
+    }
+}
+
+/// A single-role `--serve` process logs everything to its role's file; anything else routes.
+fn log_files(cli: &Cli) -> crate::logging::Files {
+    use crate::logging::{Files, Route};
+    let role = cli.global.role.as_deref().and_then(Role::parse);
+    match role.filter(|_| cli.global.serve && cli.command.is_none()) {
+        Some(Role::Market) => Files::Only(Route::Market),
+        Some(Role::Liquidation) => Files::Only(Route::Liquidation),
+        Some(Role::Gateway) => Files::Only(Route::Gateway),
+        Some(Role::All) | None => Files::Routed,
     }
 }
 
@@ -131,10 +142,30 @@ fn start_options(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> StartOpt
     }
 }
 
-/// Where a run's data comes from: local collectors, or another kimp's API (`--remote`).
+/// Where a run's data comes from: local collectors, or another kimp's API (`--remote`), or the
+/// two services of a split deployment (`--role gateway`, with a simulator for its own pollers
+/// under `--demo`).
 enum Source {
     Local(StartOptions),
     Remote(String),
+    Split(crate::remote::Upstreams, Option<SimOptions>),
+}
+
+/// The source of a `--serve` process: the upstream services for `--role gateway`.
+fn serve_source(global: &GlobalArgs, role: Role, opts: StartOptions) -> anyhow::Result<Source> {
+    if role != Role::Gateway {
+        return Ok(Source::Local(opts));
+    }
+    match (&global.market_url, &global.liquidation_url) {
+        (Some(market), Some(liquidation)) => Ok(Source::Split(
+            crate::remote::Upstreams::split(market, liquidation),
+            opts.demo,
+        )),
+        _ => anyhow::bail!(
+            "--role gateway needs --market-url URL and --liquidation-url URL \
+             (the market and liquidation services, e.g. http://a:8001 and http://b:8002)"
+        ),
+    }
 }
 
 fn source(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> Source {
@@ -150,7 +181,22 @@ async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow
         Source::Local(opts) => app::start(cfg, opts, cancel).await,
         Source::Remote(url) => {
             let token = (!cfg.server.token.is_empty()).then_some(cfg.server.token.as_str());
-            crate::remote::start(&cfg, &url, token, cancel)
+            crate::remote::start(
+                &cfg,
+                &crate::remote::Upstreams::gateway(&url),
+                token,
+                cancel,
+            )
+        }
+        Source::Split(upstreams, demo) => {
+            let mut cfg = cfg;
+            let sim = match demo {
+                Some(opts) => Some(app::start_simulator(opts, &mut cfg).await?),
+                None => None,
+            };
+            let token = (!cfg.server.token.is_empty()).then_some(cfg.server.token.as_str());
+            let running = crate::remote::start(&cfg, &upstreams, token, cancel)?;
+            Ok(running.with_simulator(sim))
         }
     }
 }
@@ -163,7 +209,7 @@ async fn run_snapshot(
 ) -> anyhow::Result<ExitCode> {
     let remote = match &source {
         Source::Remote(url) => Some(url.clone()),
-        Source::Local(_) => None,
+        Source::Local(_) | Source::Split(..) => None,
     };
     let running = start(cfg, source, cancel.clone()).await?;
     let wait = args.wait.map(Duration::from_secs);
@@ -213,7 +259,7 @@ async fn run_snapshot(
 /// collectors, then history is flushed.
 async fn serve(
     mut cfg: Config,
-    opts: StartOptions,
+    source: Source,
     role: Role,
     dashboard: bool,
     data_dir: &Path,
@@ -221,7 +267,7 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     role.apply(&mut cfg);
     let (server_cfg, tui_cfg) = (cfg.server.clone(), cfg.tui.clone());
-    let running = app::start(cfg, opts, cancel.clone()).await?;
+    let running = start(cfg, source, cancel.clone()).await?;
     let servers = match crate::server::serve(&server_cfg, &running, role.services(), !dashboard) {
         Ok(servers) => servers,
         Err(e) => {

@@ -433,7 +433,9 @@ impl MarketState {
     }
 }
 
-fn feed_row(h: &FeedHealth, now: Millis) -> FeedRow {
+/// The §6.0 row of a feed's health as of `now`.
+#[must_use]
+pub fn feed_row(h: &FeedHealth, now: Millis) -> FeedRow {
     let skip = h.gaps.len().saturating_sub(SNAPSHOT_GAPS);
     FeedRow {
         feed: h.feed,

@@ -243,7 +243,7 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 14, "global options with an env var");
+    assert_eq!(checked, 16, "global options with an env var");
     let simulate = command
         .find_subcommand("simulate")
         .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))
@@ -279,9 +279,28 @@ fn serve_flags_parse_and_check_their_values() {
             .as_deref(),
         Some("market")
     );
+    let gateway = parse(&[
+        "kimp",
+        "--serve",
+        "--role",
+        "gateway",
+        "--market-url",
+        "http://a:8001/",
+        "--liquidation-url",
+        "ws://b:8002",
+    ]);
+    assert_eq!(gateway.global.market_url.as_deref(), Some("http://a:8001"));
     assert_eq!(
-        reject(&["kimp", "--serve", "--role", "gateway"]).kind(),
+        gateway.global.liquidation_url.as_deref(),
+        Some("ws://b:8002")
+    );
+    assert_eq!(
+        reject(&["kimp", "--serve", "--role", "cache"]).kind(),
         ErrorKind::InvalidValue
+    );
+    assert_eq!(
+        reject(&["kimp", "--market-url", "a:8001"]).kind(),
+        ErrorKind::ValueValidation
     );
     assert_eq!(
         reject(&["kimp", "--role", "market"]).kind(),

@@ -197,7 +197,7 @@ async fn remote_snapshot_mirrors_the_gateway_and_gets_liquidations() {
     let env = Env::start().await;
     let client = remote::start(
         &Config::default(),
-        &env.url(),
+        &remote::Upstreams::gateway(&env.url()),
         None,
         CancellationToken::new(),
     )
@@ -254,7 +254,7 @@ async fn gateway_restart_reconnects_with_fresh_data() {
     let mut env = Env::start().await;
     let client = remote::start(
         &Config::default(),
-        &env.url(),
+        &remote::Upstreams::gateway(&env.url()),
         None,
         CancellationToken::new(),
     )
@@ -367,7 +367,13 @@ async fn a_seq_gap_asks_for_a_fresh_snapshot() {
     let url = format!("http://{}", listener.local_addr().unwrap());
     let (tx, mut replies) = tokio::sync::mpsc::channel(4);
     let server = tokio::spawn(fake_gateway(listener, doc, tx));
-    let client = remote::start(&cfg, &url, None, CancellationToken::new()).unwrap();
+    let client = remote::start(
+        &cfg,
+        &remote::Upstreams::gateway(&url),
+        None,
+        CancellationToken::new(),
+    )
+    .unwrap();
     let reply = tokio::time::timeout(TIMEOUT, replies.recv())
         .await
         .unwrap()

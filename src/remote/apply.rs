@@ -79,16 +79,29 @@ pub struct Applied {
 }
 
 /// The upstream document as merged so far (`feeds` are the server's, without the link row).
+///
+/// The two streams may come from one gateway or from two services (`--role gateway`): each
+/// stream's feed rows and liquidation summary are kept apart and combined, so a market service's
+/// messages (no liquidation feeds, an empty summary) never erase what the liquidation service
+/// sent, and the other way round.
 #[derive(Debug, Clone)]
 pub struct Merged {
     pub snap: Snapshot,
+    /// Feed rows as last sent on each stream ([`Kind::index`]).
+    feeds: [Vec<FeedRow>; 2],
+    /// The liquidation summary as last sent on each stream.
+    summaries: [Option<LiquidationSummary>; 2],
 }
 
 impl Merged {
     /// Starts from `empty` (the local config's empty document).
     #[must_use]
     pub fn new(empty: Snapshot) -> Self {
-        Merged { snap: empty }
+        Merged {
+            snap: empty,
+            feeds: [Vec::new(), Vec::new()],
+            summaries: [None, None],
+        }
     }
 
     /// Applies a message of `kind`'s stream.
@@ -104,33 +117,35 @@ impl Merged {
                 doc.recent_liquidations = std::mem::take(&mut old.recent_liquidations);
                 doc.liquidation_tape = std::mem::take(&mut old.liquidation_tape);
                 applied.coins = doc.coins.iter().map(|c| c.symbol.clone()).collect();
+                self.feeds[kind.index()] = std::mem::take(&mut doc.feeds);
+                self.summaries[kind.index()] = doc.liquidations.take();
                 self.snap = doc;
                 self.note_rate();
+                self.compose();
                 applied.snapshot = true;
             }
             (Kind::Prices, "update") => {
                 let update: Update = serde_json::from_value(msg.data)?;
                 applied.coins = self.merge_update(update);
             }
-            (Kind::Prices, "status") => {
+            (_, "status") => {
                 let status: Status = serde_json::from_value(msg.data)?;
-                self.snap.feeds = status.feeds;
+                self.feeds[kind.index()] = status.feeds;
+                self.compose();
             }
             (Kind::Liquidations, "snapshot") => {
                 let doc: LiqSnapshot = serde_json::from_value(msg.data)?;
                 self.snap.liquidation_tape = doc.recent.iter().cloned().map(Arc::new).collect();
                 self.snap.recent_liquidations = doc.recent;
-                self.snap.liquidations = doc.summary;
-                self.merge_feeds(doc.feeds);
+                self.summaries[kind.index()] = doc.summary;
+                self.feeds[kind.index()] = doc.feeds;
+                self.compose();
                 applied.snapshot = true;
             }
             (Kind::Liquidations, "update") => {
                 let update: SummaryUpdate = serde_json::from_value(msg.data)?;
-                self.snap.liquidations = update.summary;
-            }
-            (Kind::Liquidations, "status") => {
-                let status: Status = serde_json::from_value(msg.data)?;
-                self.merge_feeds(status.feeds);
+                self.summaries[kind.index()] = update.summary;
+                self.compose();
             }
             (Kind::Liquidations, "liquidation") => {
                 let liq: Liquidation = serde_json::from_value(msg.data)?;
@@ -153,8 +168,9 @@ impl Merged {
             snap.fear_greed = u.fear_greed;
         }
         if u.liquidations.is_some() {
-            snap.liquidations = u.liquidations;
+            self.summaries[Kind::Prices.index()] = u.liquidations;
         }
+        let snap = &mut self.snap;
         snap.coins.retain(|c| !u.removed.contains(&c.symbol));
         let mut changed = Vec::with_capacity(u.coins.len());
         for row in u.coins {
@@ -165,6 +181,7 @@ impl Merged {
             }
         }
         self.note_rate();
+        self.compose();
         changed
     }
 
@@ -177,14 +194,21 @@ impl Merged {
         }
     }
 
-    /// Replaces the rows of `rows`' feeds, appending feeds not yet listed.
-    fn merge_feeds(&mut self, rows: Vec<FeedRow>) {
-        for row in rows {
-            match self.snap.feeds.iter_mut().find(|f| f.feed == row.feed) {
-                Some(existing) => *existing = row,
-                None => self.snap.feeds.push(row),
+    /// Rebuilds the combined feed rows and summary: the market stream's rows, then the
+    /// liquidation stream's (which replace a market-stream row of the same feed: it is the
+    /// liquidation service's own view); the liquidation stream's summary once it sent one.
+    fn compose(&mut self) {
+        let [prices, liquidations] = &self.feeds;
+        let mut rows = prices.clone();
+        for row in liquidations {
+            match rows.iter_mut().find(|f| f.feed == row.feed) {
+                Some(existing) => existing.clone_from(row),
+                None => rows.push(row.clone()),
             }
         }
+        self.snap.feeds = rows;
+        let [from_prices, from_liquidations] = &self.summaries;
+        self.snap.liquidations = from_liquidations.clone().or_else(|| from_prices.clone());
     }
 
     /// Puts a new event on the tape (newest first, bounded); `None` if it is already there.

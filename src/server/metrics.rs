@@ -95,6 +95,14 @@ impl Metrics {
         feed_metrics(&mut out, &feeds);
         self.http_metrics(&mut out);
         self.ws_metrics(&mut out);
+        header(
+            &mut out,
+            "kimp_log_dropped_lines_total",
+            "counter",
+            "log lines dropped because a log file writer fell behind",
+        );
+        let dropped = crate::logging::dropped_lines();
+        let _ = writeln!(out, "kimp_log_dropped_lines_total {dropped}");
         out
     }
 

@@ -1,6 +1,7 @@
 //! `--role` (SPEC §6.2): which services a `--serve` process runs, and which collectors feed them.
 //! `all` runs everything in one process; `market` only the market collectors and 8001;
-//! `liquidation` only the liquidation collectors and 8002.
+//! `liquidation` only the liquidation collectors and 8002; `gateway` no exchange collectors, only
+//! 8000, fed by the other two services' streams (see [`crate::remote::Upstreams::split`]).
 
 use super::Service;
 use crate::config::Config;
@@ -12,11 +13,12 @@ pub enum Role {
     All,
     Market,
     Liquidation,
+    Gateway,
 }
 
 impl Role {
     /// Every role, as `--role` accepts them.
-    pub const ALL: [Role; 3] = [Role::All, Role::Market, Role::Liquidation];
+    pub const ALL: [Role; 4] = [Role::All, Role::Market, Role::Liquidation, Role::Gateway];
 
     #[must_use]
     pub fn as_str(self) -> &'static str {
@@ -24,6 +26,7 @@ impl Role {
             Role::All => "all",
             Role::Market => "market",
             Role::Liquidation => "liquidation",
+            Role::Gateway => "gateway",
         }
     }
 
@@ -39,14 +42,18 @@ impl Role {
             Role::All => &Service::ALL,
             Role::Market => &[Service::Market],
             Role::Liquidation => &[Service::Liquidation],
+            Role::Gateway => &[Service::Gateway],
         }
     }
 
-    /// Turns off the collectors the role's services do not use.
+    /// Turns off the collectors the role's services do not use. A gateway runs no collectors
+    /// (its names and fear & greed pollers are the remote client's, [`crate::remote::local`]);
+    /// the market service leaves fear & greed to the gateway, which is the one serving it.
     pub fn apply(self, cfg: &mut Config) {
         match self {
-            Role::All => {}
+            Role::All | Role::Gateway => {}
             Role::Market => {
+                cfg.fear_greed.enabled = false;
                 let liq = &mut cfg.liquidations;
                 liq.binance_enabled = false;
                 liq.bybit_enabled = false;
