@@ -26,10 +26,10 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use axum::Router;
-use axum::extract::WebSocketUpgrade;
 use axum::response::Response;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
@@ -43,10 +43,12 @@ use ws::Hub;
 use ws::liquidation::LiqBase;
 use ws::market::MarketBase;
 
-/// WebSocket read buffer per connection (tungstenite's default is 128 KiB).
-const WS_READ_BUFFER: usize = 4 * 1024;
-/// Bytes collected before a WebSocket write goes to the socket (a flush always sends).
-const WS_WRITE_BUFFER: usize = 16 * 1024;
+/// WebSocket read buffer per connection (tungstenite's default is 128 KiB); clients only send
+/// pings, pongs and the odd `{"type":"snapshot"}`.
+const WS_READ_BUFFER: usize = 2 * 1024;
+/// Bytes collected before a WebSocket write goes to the socket: none, every frame (at most
+/// [`ws::FRAGMENT`]) is written at once, so the write buffer never holds more than one frame.
+const WS_WRITE_BUFFER: usize = 0;
 /// Hard cap of a connection's unsent bytes (the largest snapshot fits many times over).
 const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;
 /// How long [`Servers::wait`] gives servers and WebSocket connections to finish.
@@ -192,7 +194,7 @@ impl Api {
     }
 
     /// Accepts a WebSocket on `stream` with the API's limits and serves it in a tracked task.
-    pub fn upgrade(&self, upgrade: WebSocketUpgrade, stream: Stream) -> Response {
+    pub fn upgrade(&self, upgrade: ws::upgrade::Upgrade, stream: Stream) -> Response {
         let s = &self.0.settings;
         let ctx = ws::Context {
             write_timeout: s.write_timeout,
@@ -200,24 +202,25 @@ impl Api {
             stream,
             cancel: self.0.cancel.clone(),
         };
-        let api = self.clone();
-        upgrade
+        let config = WebSocketConfig::default()
             .read_buffer_size(WS_READ_BUFFER)
             .write_buffer_size(WS_WRITE_BUFFER)
             .max_write_buffer_size(WS_MAX_WRITE_BUFFER)
-            .max_message_size(s.max_ws_message)
-            .max_frame_size(s.max_ws_message)
-            .on_upgrade(move |socket| {
-                let tracker = api.0.connections.clone();
-                tracker.track_future(async move {
-                    match stream {
-                        Stream::Market => ws::run(socket, Arc::clone(&api.0.market), ctx).await,
-                        Stream::Liquidations => {
-                            ws::run(socket, Arc::clone(&api.0.liquidations), ctx).await;
-                        }
-                    }
-                })
-            })
+            .max_message_size(Some(s.max_ws_message))
+            .max_frame_size(Some(s.max_ws_message));
+        let tracker = self.0.connections.clone();
+        let spawn = move |conn| {
+            tokio::spawn(tracker.track_future(conn));
+        };
+        let api = self.clone();
+        upgrade.accept(config, spawn, move |socket| async move {
+            match stream {
+                Stream::Market => ws::run(socket, Arc::clone(&api.0.market), ctx).await,
+                Stream::Liquidations => {
+                    ws::run(socket, Arc::clone(&api.0.liquidations), ctx).await;
+                }
+            }
+        })
     }
 }
 

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use axum::Router;
-use axum::extract::{State, WebSocketUpgrade};
+use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -78,6 +78,6 @@ async fn fear_greed_index(State(ctx): State<Ctx>) -> Response {
 #[utoipa::path(get, path = "/ws/prices", tag = "gateway",
     responses((status = 101, description = "WebSocket: snapshot, update, status messages"),
         (status = 401, body = ErrorBody)))]
-async fn ws_prices(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws_prices(State(ctx): State<Ctx>, upgrade: super::ws::upgrade::Upgrade) -> Response {
     ctx.api.upgrade(upgrade, Stream::Market)
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -257,6 +257,9 @@ async fn recent(
 #[utoipa::path(get, path = "/ws/liquidations", tag = "liquidations",
     responses((status = 101, description = "WebSocket: snapshot, liquidation, update, status messages"),
         (status = 401, body = ErrorBody)))]
-pub(super) async fn ws_liquidations(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
+pub(super) async fn ws_liquidations(
+    State(ctx): State<Ctx>,
+    upgrade: super::ws::upgrade::Upgrade,
+) -> Response {
     ctx.api.upgrade(upgrade, Stream::Liquidations)
 }

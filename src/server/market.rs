@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Query, State, WebSocketUpgrade};
+use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -304,6 +304,6 @@ async fn exchange_rate(State(ctx): State<Ctx>) -> Response {
 #[utoipa::path(get, path = "/ws/market", tag = "market",
     responses((status = 101, description = "WebSocket: snapshot, update, status messages"),
         (status = 401, body = ErrorBody)))]
-async fn ws_market(State(ctx): State<Ctx>, upgrade: WebSocketUpgrade) -> Response {
+async fn ws_market(State(ctx): State<Ctx>, upgrade: super::ws::upgrade::Upgrade) -> Response {
     ctx.api.upgrade(upgrade, Stream::Market)
 }

@@ -12,10 +12,13 @@
 //! - Binary client messages close with 1003, oversized ones with 1009; `{"type":"snapshot"}` asks
 //!   for a fresh snapshot (a client that saw a `seq` gap); other text is ignored.
 //! - Shutdown closes every connection with 1001.
+//! - A message longer than [`FRAGMENT`] goes out as fragments of at most that size, the shared
+//!   tail straight from the hub's copy ([`upgrade`] says why).
 
 pub mod hub;
 pub mod liquidation;
 pub mod market;
+pub mod upgrade;
 
 use std::collections::VecDeque;
 use std::fmt::Write as _;
@@ -23,10 +26,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
+use bytes::Bytes;
 use futures_util::{Sink, SinkExt, Stream, StreamExt};
 use tokio::sync::broadcast::{self, error::RecvError, error::TryRecvError};
 use tokio::time::{Instant, timeout};
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::Frame as WireFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, OpCode};
+use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
 use super::metrics::{WsCounters, inc};
@@ -42,6 +49,9 @@ pub const EVICT_GRACE: Duration = Duration::from_secs(5);
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(1);
 /// Frames written with one flush when a burst is queued.
 const BATCH: usize = 64;
+/// Largest WebSocket frame sent: longer messages are fragmented. It bounds the connection's write
+/// buffer, which keeps the capacity of the largest frame it ever held.
+pub const FRAGMENT: usize = 4 * 1024;
 
 /// Close codes (RFC 6455 §7.4.1).
 pub mod code {
@@ -71,7 +81,7 @@ enum Step {
 }
 
 /// Error type the connection's socket reports; only its kind matters here.
-pub type SocketError = axum::Error;
+pub type SocketError = tokio_tungstenite::tungstenite::Error;
 
 struct Conn<'a, B> {
     hub: &'a Hub<B>,
@@ -184,11 +194,10 @@ impl<B: Base> Conn<'_, B> {
         let sending = async {
             for frame in frames {
                 self.seq += 1;
-                let text = message_text(self.seq, &frame.tail);
+                let sent = send_message(socket, self.seq, frame).await?;
                 self.counters
                     .bytes
-                    .fetch_add(text.len() as u64, Ordering::Relaxed);
-                socket.feed(Message::Text(Utf8Bytes::from(text))).await?;
+                    .fetch_add(sent as u64, Ordering::Relaxed);
                 inc(&self.counters.messages);
             }
             socket.flush().await
@@ -237,7 +246,7 @@ fn inbound_step(inbound: Option<Result<Message, SocketError>>, counters: &WsCoun
     match inbound {
         None | Some(Ok(Message::Close(_))) => Step::Gone,
         Some(Err(e)) => {
-            if is_too_big(e) {
+            if is_too_big(&e) {
                 inc(&counters.bad_input);
                 Step::Close(code::TOO_BIG, "message too big")
             } else {
@@ -255,7 +264,7 @@ fn inbound_step(inbound: Option<Result<Message, SocketError>>, counters: &WsCoun
                 Step::Continue
             }
         }
-        Some(Ok(Message::Ping(_) | Message::Pong(_))) => Step::Continue,
+        Some(Ok(Message::Ping(_) | Message::Pong(_) | Message::Frame(_))) => Step::Continue,
     }
 }
 
@@ -269,12 +278,51 @@ fn wants_snapshot(text: &str) -> bool {
     serde_json::from_str::<Request<'_>>(text).is_ok_and(|r| r.kind == Some("snapshot"))
 }
 
-fn is_too_big(error: SocketError) -> bool {
-    use tokio_tungstenite::tungstenite::Error as WsError;
-    error
-        .into_inner()
-        .downcast_ref::<WsError>()
-        .is_some_and(|e| matches!(e, WsError::Capacity(_)))
+fn is_too_big(error: &SocketError) -> bool {
+    matches!(error, SocketError::Capacity(_))
+}
+
+/// The hub's shared copy of a frame, as the payload of outgoing fragments.
+struct Shared(Arc<Frame>);
+
+impl AsRef<[u8]> for Shared {
+    fn as_ref(&self) -> &[u8] {
+        self.0.tail.as_bytes()
+    }
+}
+
+/// Queues message `seq` (`{"seq":N,` + the frame's tail) on `socket`: one text frame when it
+/// fits in [`FRAGMENT`], else the prefix and then the tail in fragments of at most [`FRAGMENT`]
+/// bytes cut at character boundaries. Returns the message's length.
+async fn send_message<S>(socket: &mut S, seq: u64, frame: &Arc<Frame>) -> Result<usize, SocketError>
+where
+    S: Sink<Message, Error = SocketError> + Unpin,
+{
+    let tail = frame.tail.as_str();
+    let mut prefix = String::with_capacity(24);
+    let _ = write!(prefix, "{{\"seq\":{seq},");
+    let len = prefix.len() + tail.len();
+    if len <= FRAGMENT {
+        socket
+            .feed(Message::Text(Utf8Bytes::from(message_text(seq, tail))))
+            .await?;
+        return Ok(len);
+    }
+    let first = WireFrame::message(Bytes::from(prefix), OpCode::Data(Data::Text), false);
+    socket.feed(Message::Frame(first)).await?;
+    let shared = Bytes::from_owner(Shared(Arc::clone(frame)));
+    let mut start = 0;
+    while start < tail.len() {
+        let mut end = (start + FRAGMENT).min(tail.len());
+        while !tail.is_char_boundary(end) {
+            end -= 1;
+        }
+        let last = end == tail.len();
+        let part = WireFrame::message(shared.slice(start..end), OpCode::Data(Data::Continue), last);
+        socket.feed(Message::Frame(part)).await?;
+        start = end;
+    }
+    Ok(len)
 }
 
 /// `{"seq":N,` followed by the shared tail.
@@ -290,7 +338,7 @@ where
     S: Sink<Message, Error = SocketError> + Unpin,
 {
     let frame = CloseFrame {
-        code: close_code,
+        code: CloseCode::from(close_code),
         reason: Utf8Bytes::from_static(reason),
     };
     let _ = timeout(grace, socket.send(Message::Close(Some(frame)))).await;

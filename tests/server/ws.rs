@@ -386,3 +386,35 @@ async fn connections_beyond_the_cap_are_refused() {
     );
     bare.stop().await;
 }
+
+/// Messages longer than a fragment (the snapshot) arrive whole to a client that refuses frames
+/// over `FRAGMENT` bytes: the server fragments them, so its per-connection write buffer never
+/// holds more than one fragment. A plain GET on a stream path gets a JSON 426.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_messages_are_sent_in_fragments() {
+    use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+    let env = Env::start(|_| {}).await;
+    env.wait_for_data().await;
+    let url = env.ws_url(Service::Gateway, "/ws/prices");
+    let config = WebSocketConfig::default().max_frame_size(Some(kimp::server::ws::FRAGMENT));
+    let (ws, _) = tokio_tungstenite::connect_async_with_config(&url, Some(config), false)
+        .await
+        .unwrap();
+    let mut client = Client { ws, seq: 0 };
+    let snapshot = client.next().await;
+    assert_eq!(snapshot["type"], "snapshot");
+    let len = snapshot.to_string().len();
+    assert!(
+        len > 4 * kimp::server::ws::FRAGMENT,
+        "snapshot of {len} bytes"
+    );
+    assert_eq!(client.next().await["seq"], 2);
+
+    let response = reqwest::get(env.url(Service::Gateway, "/ws/prices"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 426);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "websocket_required", "{body}");
+    env.stop().await;
+}
