@@ -102,6 +102,12 @@ impl Running {
         })
     }
 
+    /// The in-process simulator of a `--demo` run.
+    #[must_use]
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.simulator.as_ref()
+    }
+
     /// The history store (premium samples for sparklines, liquidation pages).
     #[must_use]
     pub fn history(&self) -> &History {
