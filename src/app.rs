@@ -109,6 +109,12 @@ impl Running {
         self
     }
 
+    /// The in-process simulator of a `--demo` run.
+    #[must_use]
+    pub fn simulator(&self) -> Option<&Simulator> {
+        self.simulator.as_ref()
+    }
+
     /// The history store (premium samples for sparklines, liquidation pages).
     #[must_use]
     pub fn history(&self) -> &History {

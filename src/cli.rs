@@ -11,6 +11,7 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::config::{
     DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_bind_ip, parse_log_level,
+    parse_rate_multiplier,
 };
 use crate::model::Venue;
 use crate::server::Role;
@@ -314,6 +315,37 @@ pub enum Command {
     Simulate(SimulateArgs),
     #[command(about = "Show the effective configuration or where kimp's files live")]
     Config(ConfigArgs),
+    #[command(
+        about = "Check every configured endpoint and explain what is wrong",
+        long_about = "Check every configured endpoint and explain what is wrong.\n\n\
+                      Resolves, connects and subscribes every enabled feed (running the real\n\
+                      collectors for a bounded window), flags silent subscriptions, dropped\n\
+                      connections and unparseable frames, compares streamed BTC prices with\n\
+                      REST tickers and reports every FX source's age. Exit status 0 when every\n\
+                      required check passed, 1 when one failed, 2 for a bad configuration.\n\
+                      With --demo, the checks run against the built-in simulator (and its\n\
+                      [simulator] faults)."
+    )]
+    Doctor(DoctorArgs),
+}
+
+/// `kimp doctor [--json] [--window SECS]`
+#[derive(Debug, Args, Default)]
+pub struct DoctorArgs {
+    #[arg(long, help = "Print the report as JSON instead of the table")]
+    pub json: bool,
+
+    #[arg(
+        long,
+        env = "KIMP_DOCTOR_WINDOW",
+        value_name = "SECS",
+        value_parser = clap::value_parser!(u64).range(1..=60),
+        hide_env_values = true,
+        help = "Longest wait for every feed's first data [default: 10]",
+        long_help = "Longest wait for every feed's first data, 1 to 60 seconds [default: 10].\n\
+                     The run ends sooner once every feed has delivered."
+    )]
+    pub window: Option<u64>,
 }
 
 /// `kimp snapshot [--json] [--wait SECS]`
@@ -347,6 +379,41 @@ pub struct SimulateArgs {
                      Config key: simulator.bind (default 127.0.0.1:9100)."
     )]
     pub bind: Option<String>,
+
+    #[arg(
+        long = "fault",
+        env = "KIMP_SIM_FAULTS",
+        value_name = "VENUE:KNOB[=VALUE]",
+        value_parser = parse_fault_arg,
+        value_delimiter = ',',
+        action = ArgAction::Append,
+        hide_env_values = true,
+        help = "Turn a fault knob on at start (repeatable; e.g. binance_futures:moved)",
+        long_help = "Turn a fault knob on at start; repeat the flag or separate with commas.\n\
+                     VENUE: upbit, binance, fx, bithumb, bybit, okx, fear_greed,\n\
+                     binance_futures, bybit_linear, bitmex, or all. KNOB: silent, moved,\n\
+                     malformed=N (every Nth frame), rest_delay=MS, rest_status=CODE (400-599),\n\
+                     drop_every=SECS. Replaces the config key simulator.faults (default none)."
+    )]
+    pub faults: Vec<String>,
+
+    #[arg(
+        long,
+        env = "KIMP_SIM_RATE_MULTIPLIER",
+        value_name = "X",
+        value_parser = parse_rate_multiplier,
+        hide_env_values = true,
+        help = "Message rate multiplier (1 = the real rate)",
+        long_help = "Message rate multiplier, 0.01 to 1000 (1 = the real venues' rate).\n\
+                     Config key: simulator.rate_multiplier (default 1)."
+    )]
+    pub rate_multiplier: Option<f64>,
+}
+
+/// `--fault`: a valid fault spec, kept as written (trimmed).
+fn parse_fault_arg(text: &str) -> Result<String, String> {
+    text.parse::<crate::sim::FaultSpec>()
+        .map(|_| text.trim().to_owned())
 }
 
 /// `kimp config [--print|--path]`

@@ -23,7 +23,9 @@ pub use liquidations::LiquidationsConfig;
 pub use load::{Loaded, Paths, config_file_path, default_paths, load};
 pub use server::{ServerConfig, parse_bind_ip};
 pub use tui::{ClockZone, ColorConvention, Language, TuiConfig};
-pub use validate::{DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level};
+pub use validate::{
+    DOMESTIC_VENUES, OVERSEAS_VENUES, parse_bind_addr, parse_log_level, parse_rate_multiplier,
+};
 
 /// The whole configuration file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -359,6 +361,11 @@ pub struct SimulatorConfig {
     pub seed: u64,
     /// Default listen address of `kimp simulate`.
     pub bind: String,
+    /// Message rate multiplier at start (1 = the real venues' rate).
+    pub rate_multiplier: f64,
+    /// Fault knobs on at start, `VENUE:KNOB[=VALUE]` each (see [`crate::sim::FaultSpec`]); used
+    /// by `kimp simulate`, `--demo` and `kimp doctor --demo`.
+    pub faults: Vec<String>,
 }
 
 impl Default for SimulatorConfig {
@@ -366,6 +373,8 @@ impl Default for SimulatorConfig {
         SimulatorConfig {
             seed: 1,
             bind: "127.0.0.1:9100".into(),
+            rate_multiplier: 1.0,
+            faults: Vec::new(),
         }
     }
 }

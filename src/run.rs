@@ -10,8 +10,8 @@ use anyhow::Context;
 use tokio_util::sync::CancellationToken;
 
 use crate::app::{self, Running, StartOptions};
-use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
-use crate::commands::{snapshot, table};
+use crate::cli::{Cli, Command, ConfigArgs, DoctorArgs, GlobalArgs, SnapshotArgs};
+use crate::commands::{doctor, snapshot, table};
 use crate::config::{self, Config, Loaded};
 use crate::server::Role;
 use crate::sim::SimOptions;
@@ -93,10 +93,22 @@ async fn dispatch(
             let bind = bind
                 .parse()
                 .with_context(|| format!("--bind {bind}: not an address like 127.0.0.1:9100"))?;
-            crate::sim::run_standalone(bind, sim_options(&cli.global, &cfg), cancel).await?;
+            let mut opts = sim_options(&cli.global, &cfg);
+            if !args.faults.is_empty() {
+                opts.faults = crate::sim::parse_fault_specs(&args.faults)
+                    .map_err(|(_, e)| anyhow::anyhow!("--fault {e}"))?;
+            }
+            if let Some(m) = args.rate_multiplier {
+                opts.rate_multiplier = m;
+            }
+            crate::sim::run_standalone(bind, opts, cancel).await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Config(_)) => Ok(ExitCode::SUCCESS),
+        Some(Command::Doctor(args)) => {
+            let demo = cli.global.demo.then(|| sim_options(&cli.global, &cfg));
+            run_doctor(cfg, demo, &args, &cancel).await
+        }
         None if cli.global.serve => {
             let opts = start_options(&cli.global, &cfg, &data_dir);
             let role = cli.global.role.as_deref().and_then(Role::parse);
@@ -127,9 +139,13 @@ fn log_files(cli: &Cli) -> crate::logging::Files {
     }
 }
 
+/// The simulator of `--demo` and `kimp simulate`: seed, rate and fault knobs from `[simulator]`
+/// (already validated by the config loader).
 fn sim_options(global: &GlobalArgs, cfg: &Config) -> SimOptions {
     SimOptions {
         seed: global.seed.unwrap_or(cfg.simulator.seed),
+        rate_multiplier: cfg.simulator.rate_multiplier,
+        faults: crate::sim::parse_fault_specs(&cfg.simulator.faults).unwrap_or_default(),
         ..SimOptions::default()
     }
 }
@@ -252,6 +268,35 @@ async fn run_snapshot(
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// `kimp doctor`: the report on stdout; exit 1 when a required check failed.
+async fn run_doctor(
+    cfg: Config,
+    demo: Option<SimOptions>,
+    args: &DoctorArgs,
+    cancel: &CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let mut opts = doctor::DoctorOptions::default();
+    if let Some(secs) = args.window {
+        opts.window = Duration::from_secs(secs);
+        opts.min_observe = opts.min_observe.min(opts.window);
+    }
+    let report = doctor::run(cfg, demo, &opts, cancel).await?;
+    let body = if args.json {
+        serde_json::to_string_pretty(&report).context("serialising the report")? + "\n"
+    } else {
+        report.render()
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .and_then(|()| out.flush())
+        .context("writing to stdout")?;
+    Ok(if report.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 /// `--serve`: collectors and the API until Ctrl-C or SIGTERM, with the dashboard when there is a

@@ -85,7 +85,9 @@ use tokio::sync::broadcast;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-pub use faults::{FaultSettings, Faults, SimVenue, VenueFaults};
+pub use faults::{
+    FaultKnob, FaultSettings, FaultSpec, Faults, SimVenue, VenueFaults, parse_fault_specs,
+};
 pub use market::{LiqExchange, MarketModel, ModelState, SimLiquidation};
 pub use stats::SimStats;
 
@@ -127,6 +129,10 @@ pub struct SimOptions {
     /// The `liquidation_rate` knob at start (1 = a few liquidations per minute per venue, 0 =
     /// none until the knob is raised).
     pub liquidation_rate: f64,
+    /// The message rate multiplier knob at start (1 = the real rate).
+    pub rate_multiplier: f64,
+    /// Fault knobs turned on at start (`kimp simulate --fault`, `simulator.faults`).
+    pub faults: Vec<FaultSpec>,
 }
 
 impl Default for SimOptions {
@@ -142,6 +148,8 @@ impl Default for SimOptions {
             binance_futures_ping_interval: Duration::from_secs(180),
             bybit_instruments_page_max: 1_000,
             liquidation_rate: 1.0,
+            rate_multiplier: 1.0,
+            faults: Vec::new(),
         }
     }
 }
@@ -190,6 +198,10 @@ impl Simulator {
         let started_ms = clock::now_ms();
         let faults = Faults::default();
         faults.set_liquidation_rate(opts.liquidation_rate);
+        faults.set_rate_multiplier(opts.rate_multiplier);
+        for spec in &opts.faults {
+            spec.apply(&faults);
+        }
         let shared = Arc::new(Shared {
             model: Mutex::new(MarketModel::new(opts.seed, started_ms)),
             faults,
@@ -219,10 +231,14 @@ impl Simulator {
             }
         });
         let model = tokio::spawn(driver::run(Arc::clone(&shared)));
+        let drops = tokio::spawn(faults::run_drop_schedule(
+            shared.faults.clone(),
+            shared.cancel.clone(),
+        ));
         Ok(Simulator {
             addr,
             shared,
-            tasks: vec![server, model],
+            tasks: vec![server, model, drops],
         })
     }
 
@@ -347,12 +363,16 @@ pub async fn run_standalone(
 ) -> anyhow::Result<()> {
     use anyhow::Context as _;
     let seed = opts.seed;
+    let faults: Vec<String> = opts.faults.iter().map(ToString::to_string).collect();
     let sim = Simulator::start(bind, opts)
         .await
         .with_context(|| format!("binding the simulator to {bind}"))?;
     let addr = sim.addr();
     let urls = Urls::new(addr);
     tracing::info!(%addr, seed, "exchange simulator listening");
+    if !faults.is_empty() {
+        tracing::info!(faults = %faults.join(", "), "fault knobs on at start");
+    }
     tracing::info!(url = %urls.upbit_ws, "upbit websocket");
     tracing::info!(url = %format!("{}/v1/market/all?is_details=true", urls.upbit_rest), "upbit markets");
     tracing::info!(url = %urls.binance_ws, "binance stream");

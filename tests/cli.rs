@@ -193,6 +193,20 @@ fn log_level_and_verbosity() {
 }
 
 #[test]
+fn doctor_takes_json_and_a_window() {
+    let cli = parse(&["kimp", "doctor", "--demo", "--json", "--window", "3"]);
+    let Some(Command::Doctor(args)) = cli.command else {
+        panic!("expected doctor, got {:?}", cli.command);
+    };
+    assert!(args.json && cli.global.demo);
+    assert_eq!(args.window, Some(3));
+    for bad in ["0", "61", "x"] {
+        let err = reject(&["kimp", "doctor", "--window", bad]);
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad}");
+    }
+}
+
+#[test]
 fn bad_numbers_and_unknown_things_are_rejected() {
     assert_eq!(
         reject(&["kimp", "--seed", "abc"]).kind(),
@@ -205,7 +219,7 @@ fn bad_numbers_and_unknown_things_are_rejected() {
         ErrorKind::ValueValidation
     );
     assert_eq!(
-        reject(&["kimp", "doctor"]).kind(),
+        reject(&["kimp", "doctr"]).kind(),
         ErrorKind::InvalidSubcommand
     );
     assert_eq!(
@@ -230,6 +244,44 @@ fn remote_takes_a_url_and_conflicts_with_demo_and_serve() {
 }
 
 #[test]
+fn simulate_takes_fault_specs_and_a_rate_multiplier() {
+    let cli = parse(&[
+        "kimp",
+        "simulate",
+        "--fault",
+        "binance_futures:moved",
+        "--fault",
+        "okx:malformed=5,fx:rest_status=503",
+        "--rate-multiplier",
+        "2.5",
+    ]);
+    let Some(Command::Simulate(args)) = cli.command else {
+        panic!("expected simulate, got {:?}", cli.command);
+    };
+    assert_eq!(
+        args.faults,
+        [
+            "binance_futures:moved",
+            "okx:malformed=5",
+            "fx:rest_status=503"
+        ]
+    );
+    assert_eq!(args.rate_multiplier, Some(2.5));
+    for (bad, needle) in [
+        (["--fault", "kraken:silent"], "unknown venue `kraken`"),
+        (["--fault", "upbit:drop_every=0"], "out of range"),
+        (["--fault", "upbit"], "VENUE:KNOB"),
+        (["--rate-multiplier", "0"], "out of range"),
+        (["--rate-multiplier", "fast"], "not a number"),
+    ] {
+        let err = reject(&["kimp", "simulate", bad[0], bad[1]]);
+        assert_eq!(err.kind(), ErrorKind::ValueValidation, "{bad:?}");
+        assert!(err.to_string().contains(needle), "{bad:?}: {err}");
+        assert!(err.to_string().contains(bad[0]), "names the flag: {err}");
+    }
+}
+
+#[test]
 fn every_option_has_a_kimp_env_var() {
     let command = Cli::command();
     let mut checked = 0;
@@ -244,11 +296,17 @@ fn every_option_has_a_kimp_env_var() {
         checked += 1;
     }
     assert_eq!(checked, 16, "global options with an env var");
-    let simulate = command
-        .find_subcommand("simulate")
-        .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))
-        .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
-    assert_eq!(simulate.as_deref(), Some("KIMP_SIM_BIND"));
+    for (command_name, id, env) in [
+        ("simulate", "bind", "KIMP_SIM_BIND"),
+        ("simulate", "faults", "KIMP_SIM_FAULTS"),
+        ("simulate", "rate_multiplier", "KIMP_SIM_RATE_MULTIPLIER"),
+    ] {
+        let found = command
+            .find_subcommand(command_name)
+            .and_then(|s| s.get_arguments().find(|a| a.get_id() == id))
+            .and_then(|a| a.get_env().map(|e| e.to_string_lossy().into_owned()));
+        assert_eq!(found.as_deref(), Some(env), "{command_name} --{id}");
+    }
 }
 
 #[test]

@@ -278,3 +278,47 @@ mod invalid;
 fn printed_default_config() {
     insta::assert_snapshot!("config_print_default", Config::default().to_toml());
 }
+
+#[test]
+fn simulator_faults_are_validated_with_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let good = write_config(
+        tmp.path(),
+        "[simulator]\nrate_multiplier = 3.0\nfaults = [\"binance_futures:moved\", \"all:drop_every=30\"]\n",
+    );
+    let loaded = config::load(&args(&good, tmp.path())).unwrap();
+    assert_eq!(
+        loaded.config.simulator.faults,
+        ["binance_futures:moved", "all:drop_every=30"]
+    );
+    assert!((loaded.config.simulator.rate_multiplier - 3.0).abs() < f64::EPSILON);
+
+    let bad = write_config(
+        tmp.path(),
+        "[simulator]\nfaults = [\n  \"upbit:silent\",\n  \"upbit:rest_status=200\",\n]\n",
+    );
+    let err = config::load(&args(&bad, tmp.path())).unwrap_err();
+    let ConfigError::Invalid { key, origin, .. } = &err else {
+        panic!("expected Invalid, got {err:?}");
+    };
+    assert_eq!(key, "simulator.faults[1]");
+    assert_eq!(
+        origin,
+        &Some(Origin::File {
+            path: bad.clone(),
+            line: 4
+        })
+    );
+    assert!(
+        err.to_string().contains("rest_status=200 is out of range"),
+        "{err}"
+    );
+
+    let bad_rate = write_config(tmp.path(), "[simulator]\nrate_multiplier = 0.0\n");
+    let err = config::load(&args(&bad_rate, tmp.path())).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("line 2: simulator.rate_multiplier: 0 is out of range"),
+        "{err}"
+    );
+}

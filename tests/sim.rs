@@ -32,6 +32,7 @@ fn options() -> SimOptions {
         binance_futures_ping_interval: Duration::from_millis(300),
         bybit_instruments_page_max: 1_000,
         liquidation_rate: 1.0,
+        ..SimOptions::default()
     }
 }
 

@@ -191,7 +191,32 @@ fn check_simulator(config: &Config) -> Check {
     if let Err(message) = parse_bind_addr(&simulator.bind) {
         return problem(key("bind"), message);
     }
+    if let Err(message) = rate_multiplier_in_range(simulator.rate_multiplier) {
+        return problem(key("rate_multiplier"), message);
+    }
+    if let Err((index, message)) = crate::sim::parse_fault_specs(&simulator.faults) {
+        return problem(key("faults").index(index), message);
+    }
     Ok(())
+}
+
+/// A message rate multiplier within the simulator's bounds (`--rate-multiplier`,
+/// `simulator.rate_multiplier`).
+pub fn parse_rate_multiplier(text: &str) -> Result<f64, String> {
+    let value: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a number"))?;
+    rate_multiplier_in_range(value)
+}
+
+fn rate_multiplier_in_range(value: f64) -> Result<f64, String> {
+    let (min, max) = crate::sim::faults::RATE_MULTIPLIER_RANGE;
+    if (min..=max).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("{value} is out of range, expected {min} to {max}"))
+    }
 }
 
 fn check_symbols(symbols: &SymbolsConfig) -> Check {

@@ -175,6 +175,9 @@ async fn send_push(
             // The retired `!ticker@arr` and unknown names: connected, silent.
             _ => continue,
         };
+        if faults.withhold_data() {
+            continue;
+        }
         let frame = if subs.combined {
             format!("{{\"stream\":\"{stream}\",\"data\":{data}}}")
         } else {

@@ -242,6 +242,9 @@ struct Out<'a> {
 
 impl Out<'_> {
     async fn send(&mut self, stream: &str, data: &str, combined: bool) -> Result<(), axum::Error> {
+        if self.faults.withhold_data() {
+            return Ok(());
+        }
         let frame = if combined {
             format!("{{\"stream\":\"{stream}\",\"data\":{data}}}")
         } else {

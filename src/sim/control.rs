@@ -3,7 +3,8 @@
 //!
 //! A patch names only what changes, for example
 //! `{"upbit":{"silent":true,"malformed_every":3},"fx":{"rest_status":503},"rate_multiplier":2}`;
-//! `"rest_status":null` clears a status. Venues: `upbit`, `binance`, `fx`, `bithumb`, `bybit`,
+//! `"rest_status":null` clears a status; `"moved":true` keeps a venue's sockets answering acks
+//! and pings without data; `"drop_every_secs":30` cuts its sockets every 30 s (0 = off). Venues: `upbit`, `binance`, `fx`, `bithumb`, `bybit`,
 //! `okx`, `fear_greed`, `binance_futures`, `bybit_linear`, `bitmex`. `"liquidation_rate":5000`
 //! multiplies liquidation arrivals (0 stops them). One-shot actions are `"drop":["upbit","okx"]`,
 //! `"binance_server_shutdown":true`, `"liquidation_cascade":true` and `"reset":true` (applied
@@ -70,6 +71,8 @@ struct FaultPatch {
 #[serde(default, deny_unknown_fields)]
 struct VenuePatch {
     silent: Option<bool>,
+    moved: Option<bool>,
+    drop_every_secs: Option<u64>,
     malformed_every: Option<u32>,
     rest_delay_ms: Option<u64>,
     rest_status: StatusPatch,
@@ -136,6 +139,8 @@ impl FaultPatch {
             let Some(p) = patch else { continue };
             faults.update_venue(venue, |v| {
                 v.silent = p.silent.unwrap_or(v.silent);
+                v.moved = p.moved.unwrap_or(v.moved);
+                v.drop_every_secs = p.drop_every_secs.unwrap_or(v.drop_every_secs);
                 v.malformed_every = p.malformed_every.unwrap_or(v.malformed_every);
                 v.rest_delay_ms = p.rest_delay_ms.unwrap_or(v.rest_delay_ms);
                 if let StatusPatch::Set(status) = p.rest_status {
@@ -170,7 +175,7 @@ mod tests {
     fn patch_merges_and_validates() {
         let faults = Faults::default();
         let patch: FaultPatch = serde_json::from_str(
-            r#"{"upbit":{"silent":true,"rest_status":503},"okx":{"malformed_every":2},"bitmex":{"silent":true},"rate_multiplier":2.5,"liquidation_rate":0,"liquidation_cascade":true,"drop":["fx","fear_greed","bybit_linear"]}"#,
+            r#"{"upbit":{"silent":true,"rest_status":503},"okx":{"malformed_every":2,"moved":true,"drop_every_secs":7},"bitmex":{"silent":true},"rate_multiplier":2.5,"liquidation_rate":0,"liquidation_cascade":true,"drop":["fx","fear_greed","bybit_linear"]}"#,
         )
         .unwrap();
         patch.apply(&faults).unwrap();
@@ -178,6 +183,8 @@ mod tests {
         assert!(s.upbit.silent);
         assert_eq!(s.upbit.rest_status, Some(503));
         assert_eq!(s.okx.malformed_every, 2);
+        assert!(s.okx.moved);
+        assert_eq!(s.okx.drop_every_secs, 7);
         assert!((s.rate_multiplier - 2.5).abs() < f64::EPSILON);
         assert!(s.bitmex.silent);
         assert!(s.liquidation_rate.abs() < f64::EPSILON);

@@ -17,6 +17,10 @@ use tokio_util::sync::CancellationToken;
 use super::market::LIQUIDATION_RATE_RANGE;
 use super::wire::truncate_half;
 
+mod spec;
+
+pub use spec::{FaultKnob, FaultSpec, parse_all as parse_fault_specs};
+
 /// A simulated venue, as fault knobs address it (`"upbit"`, …, `"fear_greed"`, `"binance_futures"`,
 /// `"bybit_linear"`, `"bitmex"` over HTTP). OKX liquidations share the OKX socket and knobs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -77,6 +81,14 @@ pub struct VenueFaults {
     /// most venues; on Bithumb and Bybit, whose errors come with HTTP 200, the venue's in-body
     /// error (`{"status":"5500",…}`, `{"error":{"name":<status>,…}}`, `"retCode":10016`).
     pub rest_status: Option<u16>,
+    /// A moved endpoint: sockets connect, subscriptions are acknowledged and pings answered, but
+    /// no data is ever sent (what a venue's retired path does, like Binance USD-M's in 2026).
+    #[serde(default)]
+    pub moved: bool,
+    /// Drop every open WebSocket of the venue this often (seconds, abruptly, as
+    /// [`Faults::drop_connections`]); 0 = never.
+    #[serde(default)]
+    pub drop_every_secs: u64,
 }
 
 /// Every knob; what `GET /sim/faults` returns.
@@ -279,6 +291,18 @@ impl Faults {
         self.tx.send_modify(|s| edit(s.settings.venue_mut(venue)));
     }
 
+    /// A moved endpoint on or off (see [`VenueFaults::moved`]).
+    pub fn set_moved(&self, venue: SimVenue, moved: bool) {
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).moved = moved);
+    }
+
+    /// Drops `venue`'s connections every `every` (rounded down to whole seconds; zero = never).
+    pub fn set_drop_every(&self, venue: SimVenue, every: Duration) {
+        self.tx
+            .send_modify(|s| s.settings.venue_mut(venue).drop_every_secs = every.as_secs());
+    }
+
     /// Every knob back to normal (open connections resume).
     pub fn reset(&self) {
         self.tx
@@ -341,6 +365,48 @@ impl Faults {
     }
 }
 
+/// Runs the `drop_every_secs` schedules until `cancel`: each venue's connections are dropped
+/// every N seconds, counted from when its knob was set (a changed period restarts the count).
+pub(crate) async fn run_drop_schedule(faults: Faults, cancel: CancellationToken) {
+    let mut rx = faults.tx.subscribe();
+    let mut next: [Option<tokio::time::Instant>; VENUES] = [None; VENUES];
+    let mut periods = [0u64; VENUES];
+    loop {
+        let now = tokio::time::Instant::now();
+        {
+            let state = rx.borrow_and_update();
+            for venue in SimVenue::ALL {
+                let i = venue.index();
+                let period = state.settings.venue(venue).drop_every_secs;
+                if period != periods[i] {
+                    periods[i] = period;
+                    next[i] = (period > 0).then(|| now + Duration::from_secs(period));
+                }
+            }
+        }
+        for venue in SimVenue::ALL {
+            let i = venue.index();
+            if next[i].is_some_and(|at| at <= now) {
+                faults.drop_connections(venue);
+                next[i] = Some(now + Duration::from_secs(periods[i]));
+            }
+        }
+        let wake = next.iter().flatten().min().copied();
+        tokio::select! {
+            () = cancel.cancelled() => return,
+            changed = rx.changed() => if changed.is_err() { return },
+            () = sleep_until(wake) => {}
+        }
+    }
+}
+
+async fn sleep_until(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
 /// One connection's view of the knobs.
 pub(crate) struct FaultWatch {
     rx: watch::Receiver<FaultState>,
@@ -373,6 +439,11 @@ impl FaultWatch {
 
     pub(crate) fn silent(&self) -> bool {
         self.rx.borrow().settings.venue(self.venue).silent
+    }
+
+    /// The moved-endpoint knob: data frames are withheld, control replies still go out.
+    pub(crate) fn withhold_data(&self) -> bool {
+        self.rx.borrow().settings.venue(self.venue).moved
     }
 
     /// Counts one outgoing data frame; `Some(k)` when it must be replaced by garbage kind `k`.

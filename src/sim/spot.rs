@@ -159,6 +159,9 @@ impl<P: TextProtocol> Conn<'_, P> {
 
     /// Sends one data push, garbled when the malformed knob says so.
     async fn send_data(&mut self, frame: Utf8Bytes) -> bool {
+        if self.faults.withhold_data() {
+            return true;
+        }
         Stats::bump(&self.shared.stats.frames);
         let frame = match self.faults.garble_next() {
             Some(kind) => {

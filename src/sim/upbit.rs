@@ -109,8 +109,16 @@ enum Flow {
 }
 
 impl Conn<'_> {
-    /// Sends one data frame (binary), garbled when the malformed knob says so.
+    /// Sends one data frame (binary) unless the endpoint has "moved" (then nothing is sent).
     async fn send_frame(&mut self, frame: Bytes) -> Flow {
+        if self.faults.withhold_data() {
+            return Flow::Continue;
+        }
+        self.send_any(frame).await
+    }
+
+    /// Sends one frame (data or `{"status":"UP"}`), garbled when the malformed knob says so.
+    async fn send_any(&mut self, frame: Bytes) -> Flow {
         Stats::bump(&self.shared.stats.frames);
         let payload = match self.faults.garble_next() {
             Some(kind) => {
@@ -245,7 +253,7 @@ async fn session(socket: WebSocket, shared: Arc<Shared>, dialect: &'static Diale
                 // A slow reader skips ahead, as a real venue's dropped frames would.
                 _ => Flow::Continue,
             },
-            () = tick_status(&mut status_timer) => conn.send_frame(Bytes::from_static(STATUS_UP.as_bytes())).await,
+            () = tick_status(&mut status_timer) => conn.send_any(Bytes::from_static(STATUS_UP.as_bytes())).await,
         };
         if let Flow::Stop = flow {
             return;
@@ -275,7 +283,7 @@ async fn handle_client(
                 *status = Some(tokio::time::interval_at(start, STATUS_INTERVAL));
             }
             return conn
-                .send_frame(Bytes::from_static(STATUS_UP.as_bytes()))
+                .send_any(Bytes::from_static(STATUS_UP.as_bytes()))
                 .await;
         }
         Message::Text(text) => Bytes::copy_from_slice(text.as_str().as_bytes()),

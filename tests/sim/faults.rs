@@ -160,3 +160,60 @@ async fn faults_over_http() {
     assert_eq!(get(&sim, "/fx/frankfurter/v2/rate/USD/KRW").await.0, 503);
     sim.shutdown().await;
 }
+
+#[tokio::test]
+async fn moved_fault_answers_pings_but_sends_no_data() {
+    let sim = start_with(SimOptions {
+        faults: vec!["upbit:moved".parse().unwrap()],
+        ..options()
+    })
+    .await;
+    let mut ws = connect(&sim, "/upbit/websocket/v1").await;
+    upbit_subscribe(&mut ws, &["KRW-BTC", "KRW-ETH"], "DEFAULT").await;
+    ws.send(Message::text("PING")).await.unwrap();
+    let pong = json(&next_data(&mut ws).await);
+    assert_eq!(pong["status"], "UP", "the moved path still answers: {pong}");
+    assert!(
+        next_any(&mut ws, Duration::from_millis(500))
+            .await
+            .is_none(),
+        "but never sends data"
+    );
+    sim.faults().set_moved(SimVenue::Upbit, false);
+    let v = json(&next_data(&mut ws).await);
+    assert_eq!(v["type"], "ticker", "data resumes on the same socket: {v}");
+    sim.shutdown().await;
+}
+
+#[tokio::test]
+async fn drop_schedule_cuts_sockets_every_period() {
+    let sim = start().await;
+    sim.faults()
+        .set_drop_every(SimVenue::Binance, Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    let mut first = connect(&sim, "/binance/stream?streams=!miniTicker@arr").await;
+    assert!(ends_abruptly(&mut first, Duration::from_secs(3)).await);
+    let mut second = connect(&sim, "/binance/stream?streams=!miniTicker@arr").await;
+    assert!(ends_abruptly(&mut second, Duration::from_secs(3)).await);
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed >= Duration::from_millis(1_500) && elapsed < Duration::from_secs(4),
+        "two drops one second apart: {elapsed:?}"
+    );
+    sim.faults()
+        .set_drop_every(SimVenue::Binance, Duration::ZERO);
+    let mut third = connect(&sim, "/binance/stream?streams=!miniTicker@arr").await;
+    let deadline = Instant::now() + Duration::from_millis(1_500);
+    while let Ok(frame) = timeout(
+        deadline.saturating_duration_since(Instant::now()),
+        third.next(),
+    )
+    .await
+    {
+        assert!(
+            matches!(frame, Some(Ok(_))),
+            "no more drops once the knob is off"
+        );
+    }
+    sim.shutdown().await;
+}
