@@ -13,6 +13,7 @@ use crate::app::{self, Running, StartOptions};
 use crate::cli::{Cli, Command, ConfigArgs, GlobalArgs, SnapshotArgs};
 use crate::commands::{snapshot, table};
 use crate::config::{self, Config, Loaded};
+use crate::replay::Speed;
 use crate::server::Role;
 use crate::sim::SimOptions;
 
@@ -93,7 +94,7 @@ async fn dispatch(
         }
         Some(Command::Config(_)) => Ok(ExitCode::SUCCESS),
         None if cli.global.serve => {
-            let opts = start_options(&cli.global, &cfg, &data_dir);
+            let opts = source(&cli.global, &cfg, &data_dir);
             let role = cli.global.role.as_deref().and_then(Role::parse);
             serve(
                 cfg,
@@ -128,23 +129,27 @@ fn start_options(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> StartOpt
     StartOptions {
         demo: global.demo.then(|| sim_options(global, cfg)),
         database: (!global.no_persist).then(|| app::database_path(data_dir, global.demo)),
+        record: global.record.clone(),
     }
 }
 
-/// Where a run's data comes from: local collectors, or another kimp's API (`--remote`).
+/// Where a run's data comes from: local collectors, another kimp's API (`--remote`), or a
+/// recording (`--replay`).
 enum Source {
     Local(StartOptions),
     Remote(String),
+    Replay(PathBuf, Option<Speed>),
 }
 
 fn source(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> Source {
-    match &global.remote {
-        Some(url) => Source::Remote(url.clone()),
-        None => Source::Local(start_options(global, cfg, data_dir)),
+    match (&global.remote, &global.replay) {
+        (Some(url), _) => Source::Remote(url.clone()),
+        (None, Some(path)) => Source::Replay(path.clone(), global.speed),
+        (None, None) => Source::Local(start_options(global, cfg, data_dir)),
     }
 }
 
-/// Starts the collectors, or the links to the remote server.
+/// Starts the collectors, the links to the remote server, or the replay.
 async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow::Result<Running> {
     match source {
         Source::Local(opts) => app::start(cfg, opts, cancel).await,
@@ -152,7 +157,49 @@ async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow
             let token = (!cfg.server.token.is_empty()).then_some(cfg.server.token.as_str());
             crate::remote::start(&cfg, &url, token, cancel)
         }
+        Source::Replay(path, speed) => {
+            app::start_replay(&cfg, &path, speed.unwrap_or(Speed::Times(1.0)), cancel)
+        }
     }
+}
+
+/// `kimp snapshot --replay FILE`: replays to the end (at max speed unless `--speed`) and prints
+/// the state as of the end of the recording.
+async fn replay_snapshot(
+    cfg: Config,
+    path: PathBuf,
+    speed: Option<Speed>,
+    args: &SnapshotArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let mut running = app::start_replay(&cfg, &path, speed.unwrap_or(Speed::Max), cancel)?;
+    let snapshots = running.state.snapshots.clone();
+    let report = running.replay_finished().await;
+    running.shutdown().await;
+    let report = report.context("the replay did not finish")?;
+    if report.interrupted {
+        anyhow::bail!("replay interrupted: {}", report.summary());
+    }
+    let snap = snapshots.borrow().clone();
+    print_snapshot(&snap, args.json)?;
+    eprintln!("kimp: {}", report.summary());
+    for (line, why) in &report.skipped_lines {
+        eprintln!("kimp: {}: line {line} skipped: {why}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The snapshot as JSON or as the table, on stdout.
+fn print_snapshot(snap: &crate::state::snapshot::Snapshot, json: bool) -> anyhow::Result<()> {
+    let body = if json {
+        serde_json::to_string_pretty(snap).context("serialising the snapshot")? + "\n"
+    } else {
+        table::render(snap)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .context("writing to stdout")?;
+    out.flush().context("writing to stdout")
 }
 
 async fn run_snapshot(
@@ -161,8 +208,11 @@ async fn run_snapshot(
     args: &SnapshotArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let remote = match &source {
-        Source::Remote(url) => Some(url.clone()),
+    let remote = match source {
+        Source::Remote(ref url) => Some(url.clone()),
+        Source::Replay(path, speed) => {
+            return replay_snapshot(cfg, path, speed, args, cancel).await;
+        }
         Source::Local(_) => None,
     };
     let running = start(cfg, source, cancel.clone()).await?;
@@ -188,15 +238,7 @@ async fn run_snapshot(
             collected.missing.join(", ")
         );
     }
-    let body = if args.json {
-        serde_json::to_string_pretty(snap.as_ref()).context("serialising the snapshot")? + "\n"
-    } else {
-        table::render(snap)
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(body.as_bytes())
-        .context("writing to stdout")?;
-    out.flush().context("writing to stdout")?;
+    print_snapshot(snap, args.json)?;
     if collected.missing.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {
@@ -213,7 +255,7 @@ async fn run_snapshot(
 /// collectors, then history is flushed.
 async fn serve(
     mut cfg: Config,
-    opts: StartOptions,
+    opts: Source,
     role: Role,
     dashboard: bool,
     data_dir: &Path,
@@ -221,7 +263,7 @@ async fn serve(
 ) -> anyhow::Result<ExitCode> {
     role.apply(&mut cfg);
     let (server_cfg, tui_cfg) = (cfg.server.clone(), cfg.tui.clone());
-    let running = app::start(cfg, opts, cancel.clone()).await?;
+    let running = start(cfg, opts, cancel.clone()).await?;
     let servers = match crate::server::serve(&server_cfg, &running, role.services(), !dashboard) {
         Ok(servers) => servers,
         Err(e) => {

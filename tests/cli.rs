@@ -230,6 +230,34 @@ fn remote_takes_a_url_and_conflicts_with_demo_and_serve() {
 }
 
 #[test]
+fn record_and_replay_flags_parse_and_conflict() {
+    let cli = parse(&["kimp", "--demo", "--record", "r.jsonl.zst"]);
+    assert_eq!(
+        cli.global.record.as_deref(),
+        Some(std::path::Path::new("r.jsonl.zst"))
+    );
+    let cli = parse(&["kimp", "snapshot", "--replay", "r.jsonl", "--speed", "max"]);
+    assert_eq!(cli.global.speed, Some(kimp::replay::Speed::Max));
+    let cli = parse(&["kimp", "--replay", "r.jsonl", "--speed", "10"]);
+    assert_eq!(cli.global.speed, Some(kimp::replay::Speed::Times(10.0)));
+    for args in [
+        &["kimp", "--replay", "r", "--demo"][..],
+        &["kimp", "--replay", "r", "--remote", "http://h:8000"],
+        &["kimp", "--record", "r", "--remote", "http://h:8000"],
+        &["kimp", "--record", "r", "--replay", "q"],
+    ] {
+        assert_eq!(reject(args).kind(), ErrorKind::ArgumentConflict, "{args:?}");
+    }
+    assert_eq!(
+        reject(&["kimp", "--speed", "2"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+    let err = reject(&["kimp", "--replay", "r", "--speed", "0"]);
+    assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    assert!(err.to_string().contains("--speed 0"), "{err}");
+}
+
+#[test]
 fn every_option_has_a_kimp_env_var() {
     let command = Cli::command();
     let mut checked = 0;
@@ -243,7 +271,7 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 14, "global options with an env var");
+    assert_eq!(checked, 17, "global options with an env var");
     let simulate = command
         .find_subcommand("simulate")
         .and_then(|s| s.get_arguments().find(|a| a.get_id() == "bind"))
