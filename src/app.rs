@@ -14,9 +14,12 @@ use crate::config::Config;
 use crate::feed::session::{self, AppPing, SessionSpec, StreamClass, Subscriptions};
 use crate::feed::{binance, bithumb, bybit, fear_greed, fx, liq, okx, poller, upbit};
 use crate::history::{History, HistoryOptions};
-use crate::model::{FeedId, FeedState};
+use crate::model::{FeedId, FeedState, Millis};
+use crate::record::Recorder;
+use crate::record::line::{FORMAT_VERSION, Header};
+use crate::replay::{self, ReplayReport, Speed};
 use crate::sim::{SimOptions, Simulator};
-use crate::state::task::{self, StateHandle};
+use crate::state::task::{self, Clock, StateHandle, TaskOptions};
 use crate::state::{MarketState, StateConfig};
 
 /// How long to wait for a WebSocket handshake.
@@ -37,6 +40,9 @@ pub struct Running {
     state_task: Option<tokio::task::JoinHandle<MarketState>>,
     simulator: Option<Simulator>,
     history: History,
+    recorder: Option<Recorder>,
+    /// The replay driver (`--replay`); its report once the recording ends.
+    replay: Option<tokio::task::JoinHandle<ReplayReport>>,
 }
 
 /// How a run starts besides its config.
@@ -46,6 +52,8 @@ pub struct StartOptions {
     pub demo: Option<SimOptions>,
     /// The history database file; `None` keeps history in memory (`--no-persist`).
     pub database: Option<PathBuf>,
+    /// Record every frame, body and status to this file (`--record`).
+    pub record: Option<PathBuf>,
 }
 
 /// The database file in `data_dir`: the demo keeps its simulated history apart from real data.
@@ -78,6 +86,15 @@ impl Running {
         if let Err(e) = self.history.clone().flush_and_close().await {
             tracing::error!("history: {e}");
         }
+        if let Some(recorder) = self.recorder.take() {
+            let report = recorder.finish().await;
+            if report.dropped > 0 || report.error.is_some() {
+                tracing::warn!("{report}");
+                eprintln!("kimp: {report}");
+            } else {
+                tracing::info!("{report}");
+            }
+        }
         if let Some(sim) = self.simulator.take() {
             sim.shutdown().await;
         }
@@ -99,6 +116,8 @@ impl Running {
             state_task: None,
             simulator: None,
             history: open_history(None)?,
+            recorder: None,
+            replay: None,
         })
     }
 
@@ -113,6 +132,19 @@ impl Running {
     #[must_use]
     pub fn simulator(&self) -> Option<&Simulator> {
         self.simulator.as_ref()
+    }
+
+    /// Waits for the end of the recording being replayed (`None` when this is not a replay, or
+    /// the replay was already awaited).
+    pub async fn replay_finished(&mut self) -> Option<ReplayReport> {
+        let task = self.replay.take()?;
+        match task.await {
+            Ok(report) => Some(report),
+            Err(e) => {
+                tracing::error!("replay: {e}");
+                None
+            }
+        }
     }
 
     /// The history store (premium samples for sparklines, liquidation pages).
@@ -161,6 +193,10 @@ pub async fn start(
         };
         state.register_feed(feed, initial, now);
     }
+    let recorder = match &opts.record {
+        Some(path) => Some(Recorder::create(path, &record_header(&cfg, now))?),
+        None => None,
+    };
     let history = open_history(opts.database.as_deref())?;
     let since = now - LIQUIDATION_WARM_START_MS;
     match history.load_recent(since).await {
@@ -175,9 +211,20 @@ pub async fn start(
         Err(e) => tracing::error!("history: cannot read the last 24 h: {e}"),
     }
     let publish = Duration::from_millis(cfg.general.publish_interval_ms);
-    let (handle, state_task) = task::spawn(state, Some(history.clone()), publish, cancel.clone());
+    let task_opts = TaskOptions {
+        clock: Clock::Wall,
+        recorder: recorder.clone(),
+    };
+    let (handle, state_task) = task::spawn_with(
+        state,
+        Some(history.clone()),
+        publish,
+        cancel.clone(),
+        task_opts,
+    );
     let mut tasks = JoinSet::new();
-    spawn_collectors(&cfg, &handle, &cancel, &mut tasks);
+    let client = poller::http_client().with_recorder(recorder.clone());
+    spawn_collectors(&cfg, &client, &handle, &cancel, &mut tasks);
     Ok(Running {
         state: handle,
         feeds,
@@ -186,6 +233,86 @@ pub async fn start(
         state_task: Some(state_task),
         simulator,
         history,
+        recorder,
+        replay: None,
+    })
+}
+
+/// The first line of a recording of `cfg`'s run.
+fn record_header(cfg: &Config, now: Millis) -> Header {
+    Header {
+        kimp_recording: FORMAT_VERSION,
+        kimp_version: env!("CARGO_PKG_VERSION").to_owned(),
+        started_ms: now,
+        pair: StateConfig::from_config(cfg).pair,
+        feeds: all_feeds(cfg)
+            .into_iter()
+            .filter(|(_, on)| *on)
+            .map(|(f, _)| f.to_owned())
+            .collect(),
+    }
+}
+
+/// Replays the recording at `path` (`--replay`): no simulator, no network, history in memory.
+/// The feeds the recording had enabled are registered; the pair is the recorded one; the state's
+/// clock is the recording's.
+pub fn start_replay(
+    cfg: &Config,
+    path: &Path,
+    speed: Speed,
+    cancel: CancellationToken,
+) -> anyhow::Result<Running> {
+    let (header, reader) = replay::open(path)?;
+    let start = header.started_ms;
+    let mut state_cfg = StateConfig::from_config(cfg);
+    state_cfg.pair = header.pair;
+    let mut state = MarketState::new(state_cfg);
+    let recorded = |f: &str| header.feeds.iter().any(|h| h == f);
+    let mut feeds = Vec::new();
+    for (feed, _) in all_feeds(cfg) {
+        let on = recorded(feed);
+        let initial = if on {
+            FeedState::Connecting
+        } else {
+            FeedState::Disabled
+        };
+        state.register_feed(feed, initial, start);
+        if on && !FALLBACK_FEEDS.contains(&feed) && !liq::collect::FEEDS.contains(&feed) {
+            feeds.push(feed);
+        }
+    }
+    state.register_feed(replay::FEED_ID, FeedState::Live, start);
+    let publish = Duration::from_millis(cfg.general.publish_interval_ms);
+    let history = open_history(None)?;
+    let task_opts = TaskOptions {
+        clock: Clock::Replay(start),
+        recorder: None,
+    };
+    let (handle, state_task) = task::spawn_with(
+        state,
+        Some(history.clone()),
+        publish,
+        cancel.clone(),
+        task_opts,
+    );
+    let tx = handle.feed_tx.clone();
+    let driver_cancel = cancel.clone();
+    let driver = tokio::task::spawn_blocking(move || {
+        let report = replay::run_blocking(reader, speed, start, &tx, &driver_cancel);
+        tracing::info!("replay: {}", report.summary());
+        report
+    });
+    tracing::info!(file = %path.display(), kimp = %header.kimp_version, "replaying");
+    Ok(Running {
+        state: handle,
+        feeds,
+        cancel,
+        tasks: JoinSet::new(),
+        state_task: Some(state_task),
+        simulator: None,
+        history,
+        recorder: None,
+        replay: Some(driver),
     })
 }
 
@@ -235,14 +362,14 @@ pub fn enabled_feeds(cfg: &Config) -> Vec<FeedId> {
 
 fn spawn_collectors(
     cfg: &Config,
+    client: &poller::Http,
     state: &StateHandle,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) {
-    let client = poller::http_client();
     let tx = &state.feed_tx;
-    let upbit_codes = spawn_upbit(cfg, &client, tx, cancel, tasks);
-    let bithumb_codes = bithumb::spawn(&cfg.bithumb, &client, tx, cancel, tasks);
+    let upbit_codes = spawn_upbit(cfg, client, tx, cancel, tasks);
+    let bithumb_codes = bithumb::spawn(&cfg.bithumb, client, tx, cancel, tasks);
     // The coins listed on either Korean venue: what the global venues subscribe to.
     let (coins_tx, coins) = watch::channel(Vec::new());
     tasks.spawn(merge_codes(
@@ -250,12 +377,15 @@ fn spawn_collectors(
         coins_tx,
         cancel.clone(),
     ));
-    bybit::spawn(&cfg.bybit, &client, coins.clone(), tx, cancel, tasks);
-    okx::spawn(&cfg.okx, &client, coins, tx, cancel, tasks);
-    liq::collect::spawn_all(cfg, &client, tx, cancel, tasks);
+    bybit::spawn(&cfg.bybit, client, coins.clone(), tx, cancel, tasks);
+    okx::spawn(&cfg.okx, client, coins, tx, cancel, tasks);
+    liq::collect::spawn_all(cfg, client, tx, cancel, tasks);
     if cfg.binance.enabled {
         tasks.spawn(session::run(
-            binance_session(cfg),
+            SessionSpec {
+                recorder: client.recorder().cloned(),
+                ..binance_session(cfg)
+            },
             tx.clone(),
             cancel.clone(),
         ));
@@ -271,7 +401,7 @@ fn spawn_collectors(
     if cfg.fear_greed.enabled {
         tasks.spawn(fear_greed::run(
             cfg.fear_greed.clone(),
-            client,
+            client.clone(),
             tx.clone(),
             cancel.clone(),
         ));
@@ -281,7 +411,7 @@ fn spawn_collectors(
 /// Upbit's market-list poller and ticker socket; returns the listed `KRW-…` codes.
 fn spawn_upbit(
     cfg: &Config,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &tokio::sync::mpsc::Sender<crate::feed::FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -296,7 +426,10 @@ fn spawn_upbit(
             cancel.clone(),
         ));
         tasks.spawn(session::run(
-            upbit_session(cfg, codes_rx.clone()),
+            SessionSpec {
+                recorder: client.recorder().cloned(),
+                ..upbit_session(cfg, codes_rx.clone())
+            },
             tx.clone(),
             cancel.clone(),
         ));
@@ -376,6 +509,7 @@ fn upbit_session(cfg: &Config, codes: watch::Receiver<Vec<String>>) -> SessionSp
         live: None,
         backoff: default_backoff(),
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }
 
@@ -396,5 +530,6 @@ fn binance_session(cfg: &Config) -> SessionSpec {
         live: None,
         backoff: default_backoff(),
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }

@@ -37,6 +37,10 @@ Examples:
   kimp snapshot --wait 10       collect for exactly 10 s, print the table, exit
   kimp --remote http://host:8000
                                 dashboard of another kimp's API (kimp --serve), no collectors
+  kimp --demo --record run.jsonl.zst
+                                dashboard as usual; every raw frame recorded (zstd)
+  kimp snapshot --replay run.jsonl.zst --json
+                                the state at the end of a recording, no network
   kimp simulate --bind 127.0.0.1:9100
                                 run the exchange simulator alone for other clients
   kimp --demo --serve --headless
@@ -286,6 +290,49 @@ pub struct GlobalArgs {
     pub remote: Option<String>,
 
     #[arg(
+        long,
+        global = true,
+        env = "KIMP_RECORD",
+        value_name = "FILE",
+        conflicts_with_all = ["remote", "replay"],
+        hide_env_values = true,
+        help = "Record every raw frame, REST body and feed status to FILE (JSON lines; .zst: zstd)",
+        long_help = "Record every raw WebSocket frame, REST body and feed status as it arrives to\n\
+                     FILE, one JSON object per line (README: Recording format); a name ending in\n\
+                     .zst is zstd-compressed. Works with the dashboard, --serve, snapshot and\n\
+                     --demo. Never slows the feeds: records the writer cannot keep up with are\n\
+                     dropped and counted. The file is closed on exit (q, Ctrl-C, SIGTERM)."
+    )]
+    pub record: Option<PathBuf>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_REPLAY",
+        value_name = "FILE",
+        conflicts_with_all = ["remote", "demo"],
+        hide_env_values = true,
+        help = "Replay a recording (--record) through the same parsers, no network",
+        long_help = "Replay a recording made with --record (plain or .zst) through the same\n\
+                     parsers and state as live feeds, with no network connection. Works with the\n\
+                     dashboard, --serve and snapshot (which prints the state at the end of the\n\
+                     recording). Corrupt lines are skipped, reported with their line numbers."
+    )]
+    pub replay: Option<PathBuf>,
+
+    #[arg(
+        long,
+        global = true,
+        env = "KIMP_SPEED",
+        value_name = "X|max",
+        value_parser = parse_speed,
+        requires = "replay",
+        hide_env_values = true,
+        help = "With --replay: recorded pace times X, or max [default: 1; snapshot: max]"
+    )]
+    pub speed: Option<crate::replay::Speed>,
+
+    #[arg(
         short,
         long,
         global = true,
@@ -445,4 +492,9 @@ fn venue_parser(venues: &[Venue]) -> PossibleValuesParser {
             .map(|venue| PossibleValue::new(venue.as_str()))
             .collect::<Vec<_>>(),
     )
+}
+
+/// `--speed`: `max` or a positive factor.
+fn parse_speed(text: &str) -> Result<crate::replay::Speed, String> {
+    crate::replay::Speed::parse(text)
 }

@@ -84,4 +84,7 @@ pub enum FeedMsg {
         at_ms: Millis,
         detail: Option<String>,
     },
+    /// Replay only (`--replay`): the recording's time reached `at_ms`; the state task's clock
+    /// follows it, so ages, freshness and windows depend on the recording, never on wall time.
+    Tick { at_ms: Millis },
 }

@@ -13,6 +13,7 @@ use crate::app::{self, Running, StartOptions};
 use crate::cli::{Cli, Command, ConfigArgs, DoctorArgs, GlobalArgs, SnapshotArgs};
 use crate::commands::{doctor, snapshot, table};
 use crate::config::{self, Config, Loaded};
+use crate::replay::Speed;
 use crate::server::Role;
 use crate::sim::SimOptions;
 
@@ -110,10 +111,11 @@ async fn dispatch(
             run_doctor(cfg, demo, &args, &cancel).await
         }
         None if cli.global.serve => {
-            let opts = start_options(&cli.global, &cfg, &data_dir);
+            let local = source(&cli.global, &cfg, &data_dir);
             let role = cli.global.role.as_deref().and_then(Role::parse);
             let role = role.unwrap_or_default();
-            let source = serve_source(&cli.global, role, opts)?;
+            let demo = cli.global.demo.then(|| sim_options(&cli.global, &cfg));
+            let source = serve_source(&cli.global, role, local, demo)?;
             serve(cfg, source, role, dashboard, &data_dir, cancel).await
         }
         None if dashboard => {
@@ -155,27 +157,39 @@ fn start_options(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> StartOpt
     StartOptions {
         demo: global.demo.then(|| sim_options(global, cfg)),
         database: (!global.no_persist).then(|| app::database_path(data_dir, global.demo)),
+        record: global.record.clone(),
     }
 }
 
-/// Where a run's data comes from: local collectors, or another kimp's API (`--remote`), or the
-/// two services of a split deployment (`--role gateway`, with a simulator for its own pollers
-/// under `--demo`).
+/// Where a run's data comes from: local collectors, another kimp's API (`--remote`), a
+/// recording (`--replay`), or the two services of a split deployment (`--role gateway`, with a
+/// simulator for its own pollers under `--demo`).
 enum Source {
     Local(StartOptions),
     Remote(String),
+    Replay(PathBuf, Option<Speed>),
     Split(crate::remote::Upstreams, Option<SimOptions>),
 }
 
-/// The source of a `--serve` process: the upstream services for `--role gateway`.
-fn serve_source(global: &GlobalArgs, role: Role, opts: StartOptions) -> anyhow::Result<Source> {
+/// The source of a `--serve` process: the upstream services for `--role gateway`, else `source`.
+fn serve_source(
+    global: &GlobalArgs,
+    role: Role,
+    source: Source,
+    demo: Option<SimOptions>,
+) -> anyhow::Result<Source> {
     if role != Role::Gateway {
-        return Ok(Source::Local(opts));
+        return Ok(source);
+    }
+    if global.replay.is_some() || global.remote.is_some() || global.record.is_some() {
+        anyhow::bail!(
+            "--role gateway takes --market-url and --liquidation-url, not --replay, --remote or --record"
+        );
     }
     match (&global.market_url, &global.liquidation_url) {
         (Some(market), Some(liquidation)) => Ok(Source::Split(
             crate::remote::Upstreams::split(market, liquidation),
-            opts.demo,
+            demo,
         )),
         _ => anyhow::bail!(
             "--role gateway needs --market-url URL and --liquidation-url URL \
@@ -185,13 +199,14 @@ fn serve_source(global: &GlobalArgs, role: Role, opts: StartOptions) -> anyhow::
 }
 
 fn source(global: &GlobalArgs, cfg: &Config, data_dir: &Path) -> Source {
-    match &global.remote {
-        Some(url) => Source::Remote(url.clone()),
-        None => Source::Local(start_options(global, cfg, data_dir)),
+    match (&global.remote, &global.replay) {
+        (Some(url), _) => Source::Remote(url.clone()),
+        (None, Some(path)) => Source::Replay(path.clone(), global.speed),
+        (None, None) => Source::Local(start_options(global, cfg, data_dir)),
     }
 }
 
-/// Starts the collectors, or the links to the remote server.
+/// Starts the collectors, the links to the remote server, or the replay.
 async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow::Result<Running> {
     match source {
         Source::Local(opts) => app::start(cfg, opts, cancel).await,
@@ -214,7 +229,49 @@ async fn start(cfg: Config, source: Source, cancel: CancellationToken) -> anyhow
             let running = crate::remote::start(&cfg, &upstreams, token, cancel)?;
             Ok(running.with_simulator(sim))
         }
+        Source::Replay(path, speed) => {
+            app::start_replay(&cfg, &path, speed.unwrap_or(Speed::Times(1.0)), cancel)
+        }
     }
+}
+
+/// `kimp snapshot --replay FILE`: replays to the end (at max speed unless `--speed`) and prints
+/// the state as of the end of the recording.
+async fn replay_snapshot(
+    cfg: Config,
+    path: PathBuf,
+    speed: Option<Speed>,
+    args: &SnapshotArgs,
+    cancel: CancellationToken,
+) -> anyhow::Result<ExitCode> {
+    let mut running = app::start_replay(&cfg, &path, speed.unwrap_or(Speed::Max), cancel)?;
+    let snapshots = running.state.snapshots.clone();
+    let report = running.replay_finished().await;
+    running.shutdown().await;
+    let report = report.context("the replay did not finish")?;
+    if report.interrupted {
+        anyhow::bail!("replay interrupted: {}", report.summary());
+    }
+    let snap = snapshots.borrow().clone();
+    print_snapshot(&snap, args.json)?;
+    eprintln!("kimp: {}", report.summary());
+    for (line, why) in &report.skipped_lines {
+        eprintln!("kimp: {}: line {line} skipped: {why}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The snapshot as JSON or as the table, on stdout.
+fn print_snapshot(snap: &crate::state::snapshot::Snapshot, json: bool) -> anyhow::Result<()> {
+    let body = if json {
+        serde_json::to_string_pretty(snap).context("serialising the snapshot")? + "\n"
+    } else {
+        table::render(snap)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(body.as_bytes())
+        .context("writing to stdout")?;
+    out.flush().context("writing to stdout")
 }
 
 async fn run_snapshot(
@@ -223,8 +280,11 @@ async fn run_snapshot(
     args: &SnapshotArgs,
     cancel: CancellationToken,
 ) -> anyhow::Result<ExitCode> {
-    let remote = match &source {
-        Source::Remote(url) => Some(url.clone()),
+    let remote = match source {
+        Source::Remote(ref url) => Some(url.clone()),
+        Source::Replay(path, speed) => {
+            return replay_snapshot(cfg, path, speed, args, cancel).await;
+        }
         Source::Local(_) | Source::Split(..) => None,
     };
     let running = start(cfg, source, cancel.clone()).await?;
@@ -250,15 +310,7 @@ async fn run_snapshot(
             collected.missing.join(", ")
         );
     }
-    let body = if args.json {
-        serde_json::to_string_pretty(snap.as_ref()).context("serialising the snapshot")? + "\n"
-    } else {
-        table::render(snap)
-    };
-    let mut out = std::io::stdout().lock();
-    out.write_all(body.as_bytes())
-        .context("writing to stdout")?;
-    out.flush().context("writing to stdout")?;
+    print_snapshot(snap, args.json)?;
     if collected.missing.is_empty() {
         Ok(ExitCode::SUCCESS)
     } else {

@@ -163,6 +163,7 @@ impl MarketState {
             } => {
                 self.health(feed, now).transition(state, at_ms, detail);
             }
+            FeedMsg::Tick { .. } => {}
         }
         out
     }

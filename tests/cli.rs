@@ -282,6 +282,34 @@ fn simulate_takes_fault_specs_and_a_rate_multiplier() {
 }
 
 #[test]
+fn record_and_replay_flags_parse_and_conflict() {
+    let cli = parse(&["kimp", "--demo", "--record", "r.jsonl.zst"]);
+    assert_eq!(
+        cli.global.record.as_deref(),
+        Some(std::path::Path::new("r.jsonl.zst"))
+    );
+    let cli = parse(&["kimp", "snapshot", "--replay", "r.jsonl", "--speed", "max"]);
+    assert_eq!(cli.global.speed, Some(kimp::replay::Speed::Max));
+    let cli = parse(&["kimp", "--replay", "r.jsonl", "--speed", "10"]);
+    assert_eq!(cli.global.speed, Some(kimp::replay::Speed::Times(10.0)));
+    for args in [
+        &["kimp", "--replay", "r", "--demo"][..],
+        &["kimp", "--replay", "r", "--remote", "http://h:8000"],
+        &["kimp", "--record", "r", "--remote", "http://h:8000"],
+        &["kimp", "--record", "r", "--replay", "q"],
+    ] {
+        assert_eq!(reject(args).kind(), ErrorKind::ArgumentConflict, "{args:?}");
+    }
+    assert_eq!(
+        reject(&["kimp", "--speed", "2"]).kind(),
+        ErrorKind::MissingRequiredArgument
+    );
+    let err = reject(&["kimp", "--replay", "r", "--speed", "0"]);
+    assert_eq!(err.kind(), ErrorKind::ValueValidation);
+    assert!(err.to_string().contains("--speed 0"), "{err}");
+}
+
+#[test]
 fn every_option_has_a_kimp_env_var() {
     let command = Cli::command();
     let mut checked = 0;
@@ -295,7 +323,7 @@ fn every_option_has_a_kimp_env_var() {
         assert_eq!(env.as_deref(), Some(expected.as_str()), "--{id}");
         checked += 1;
     }
-    assert_eq!(checked, 16, "global options with an env var");
+    assert_eq!(checked, 19, "global options with an env var");
     for (command_name, id, env) in [
         ("simulate", "bind", "KIMP_SIM_BIND"),
         ("simulate", "faults", "KIMP_SIM_FAULTS"),

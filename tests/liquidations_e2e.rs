@@ -25,6 +25,7 @@ async fn start(sim: &Simulator, db: &std::path::Path) -> Running {
     let opts = StartOptions {
         demo: None,
         database: Some(db.to_path_buf()),
+        record: None,
     };
     app::start(cfg, opts, CancellationToken::new())
         .await
@@ -150,6 +151,7 @@ async fn a_burst_is_received_stored_and_counted_without_loss_and_survives_a_rest
     let opts = StartOptions {
         demo: None,
         database: Some(db.clone()),
+        record: None,
     };
     let again = app::start(cfg, opts, CancellationToken::new())
         .await

@@ -51,6 +51,7 @@ impl Env {
                 ..SimOptions::default()
             }),
             database: None,
+            record: None,
         };
         let running = app::start(cfg.clone(), opts, CancellationToken::new())
             .await

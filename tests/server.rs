@@ -69,6 +69,7 @@ impl Env {
                 ..SimOptions::default()
             }),
             database: None,
+            record: None,
         };
         let running = app::start(cfg.clone(), opts, CancellationToken::new())
             .await

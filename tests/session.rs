@@ -125,6 +125,7 @@ fn spec(urls: Vec<String>, subs: Option<Subscriptions>) -> SessionSpec {
             Duration::from_secs(60),
         ),
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }
 

@@ -226,6 +226,7 @@ pub async fn run(
     let start = StartOptions {
         demo,
         database: None,
+        record: None,
     };
     let mut cfg = cfg;
     let running = app::start(cfg.clone(), start, run_cancel.clone()).await?;

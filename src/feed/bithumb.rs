@@ -25,7 +25,9 @@ use crate::feed::{FeedMsg, ParseError, Parsed, backoff, upbit};
 use crate::model::{FeedId, Millis, Venue};
 
 pub use all_krw::parse_all_krw;
-pub use markets::{merge_warnings, parse_markets, parse_warnings, run_markets};
+pub use markets::{
+    SRC_LIST, SRC_WARNINGS, merge_warnings, parse_markets, parse_warnings, run_markets,
+};
 
 /// Ticker socket (v1 WebSocket).
 pub const FEED_ID: FeedId = "bithumb.ticker";
@@ -92,7 +94,7 @@ impl Default for Options {
 /// while disabled) so the global venues can subscribe to the same coins.
 pub fn spawn(
     cfg: &BithumbConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -103,7 +105,7 @@ pub fn spawn(
 /// [`spawn`] with explicit timing (tests use a short grace and backoff).
 pub fn spawn_with(
     cfg: &BithumbConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -122,7 +124,10 @@ pub fn spawn_with(
         cancel.clone(),
     ));
     tasks.spawn(session::run(
-        session_spec(cfg, codes_rx.clone(), live_tx, opts),
+        SessionSpec {
+            recorder: client.recorder().cloned(),
+            ..session_spec(cfg, codes_rx.clone(), live_tx, opts)
+        },
         tx.clone(),
         cancel.clone(),
     ));
@@ -162,6 +167,7 @@ fn session_spec(
         live: Some(live),
         backoff: opts.backoff,
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }
 

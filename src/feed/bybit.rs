@@ -120,7 +120,7 @@ impl Default for Options {
 /// and the REST fallback gated on the socket's liveness. Feed ids: [`FEEDS`].
 pub fn spawn(
     cfg: &BybitConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     coins: watch::Receiver<Vec<String>>,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
@@ -132,7 +132,7 @@ pub fn spawn(
 /// [`spawn`] with explicit timing (tests use a short grace, backoff and settle).
 pub fn spawn_with(
     cfg: &BybitConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     coins: watch::Receiver<Vec<String>>,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
@@ -153,7 +153,10 @@ pub fn spawn_with(
         cancel.clone(),
     ));
     tasks.spawn(restart::run(
-        session_spec(cfg, live_tx, opts),
+        SessionSpec {
+            recorder: client.recorder().cloned(),
+            ..session_spec(cfg, live_tx, opts)
+        },
         subscribe_frames,
         topics_rx,
         opts.settle,
@@ -206,6 +209,7 @@ fn session_spec(cfg: &BybitConfig, live: watch::Sender<bool>, opts: &Options) ->
         live: Some(live),
         backoff: opts.backoff,
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }
 

@@ -35,7 +35,7 @@ pub struct Fallback {
 /// Runs until `cancel`: stands by (`disabled`, "standby") while `live` is true, polls otherwise.
 pub async fn run(
     spec: Fallback,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     mut live: watch::Receiver<bool>,
     tx: mpsc::Sender<FeedMsg>,
     cancel: CancellationToken,
@@ -94,7 +94,7 @@ async fn wait_down(
 /// Polls every interval until the stream is live again.
 async fn poll_while_down(
     spec: &Fallback,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     live: &mut watch::Receiver<bool>,
     reporter: &mut Reporter,
     cancel: &CancellationToken,
@@ -110,7 +110,16 @@ async fn poll_while_down(
             }
             due = schedule.wait(cancel) => if !due { return Err(Closed) },
         }
-        match poller::until_cancelled(cancel, poller::fetch(client, &spec.url, spec.timeout)).await
+        match poller::until_cancelled(
+            cancel,
+            poller::fetch(
+                client,
+                poller::Tag::feed(spec.feed),
+                &spec.url,
+                spec.timeout,
+            ),
+        )
+        .await
         {
             None => return Err(Closed),
             Some(Err(e)) => {

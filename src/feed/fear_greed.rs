@@ -113,7 +113,7 @@ fn index_value(value: Option<&Num<'_>>) -> Result<u8, ParseError> {
 /// [`MarketEvent::FearGreed`] and `live`/`down` statuses.
 pub async fn run(
     cfg: FearGreedConfig,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     tx: mpsc::Sender<FeedMsg>,
     cancel: CancellationToken,
 ) {
@@ -135,11 +135,11 @@ pub async fn run(
 
 /// One poll; `Ok(true)` when a value was delivered.
 async fn poll(
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     url: &str,
     reporter: &mut Reporter,
 ) -> Result<bool, Closed> {
-    let body = match poller::fetch(client, url, TIMEOUT).await {
+    let body = match poller::fetch(client, poller::Tag::feed(FEED_ID), url, TIMEOUT).await {
         Ok(body) => body,
         Err(error) => {
             tracing::warn!(feed = FEED_ID, %error, "fear & greed fetch failed");

@@ -20,6 +20,10 @@ use crate::feed::{FeedMsg, ParseError};
 use crate::model::{FeedId, FeedState, FxRate, FxSource, MarketEvent, Millis};
 
 pub const FEED_ID: FeedId = "fx.usdkrw";
+/// The recording's `src` of each source's bodies.
+pub const SRC_DUNAMU: &str = "dunamu";
+pub const SRC_FRANKFURTER: &str = "frankfurter";
+pub const SRC_OPEN_ER_API: &str = "open_er_api";
 /// Anything outside is not KRW per USD (an inverted rate, another currency pair).
 const PLAUSIBLE_KRW_PER_USD: RangeInclusive<f64> = 100.0..=100_000.0;
 /// open.er-api: never refetch sooner than this after a success …
@@ -230,7 +234,7 @@ struct ErApiCache {
 /// Polls every `poll_interval_secs`; see the module docs.
 pub async fn run(
     cfg: FxConfig,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     tx: mpsc::Sender<FeedMsg>,
     cancel: CancellationToken,
 ) {
@@ -260,7 +264,7 @@ pub async fn run(
 /// One round over the sources: the first valid value is sent, else `Down` with every reason.
 async fn poll_once(
     cfg: &FxConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     sources: &[FxSource],
     reporter: &mut Reporter,
     cache: &mut ErApiCache,
@@ -296,18 +300,30 @@ async fn poll_once(
 
 async fn fetch_source(
     cfg: &FxConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     source: FxSource,
     cache: &mut ErApiCache,
 ) -> Result<FxRate, SourceError> {
     let timeout = Duration::from_secs(cfg.timeout_secs);
     match source {
         FxSource::Dunamu => {
-            let body = poller::fetch(client, &cfg.dunamu_url, timeout).await?;
+            let body = poller::fetch(
+                client,
+                poller::Tag::sub(FEED_ID, SRC_DUNAMU),
+                &cfg.dunamu_url,
+                timeout,
+            )
+            .await?;
             Ok(parse_dunamu(&body, poller::now_ms())?)
         }
         FxSource::Frankfurter => {
-            let body = poller::fetch(client, &cfg.frankfurter_url, timeout).await?;
+            let body = poller::fetch(
+                client,
+                poller::Tag::sub(FEED_ID, SRC_FRANKFURTER),
+                &cfg.frankfurter_url,
+                timeout,
+            )
+            .await?;
             Ok(parse_frankfurter(&body, poller::now_ms())?)
         }
         FxSource::OpenErApi => fetch_open_er_api(cfg, client, cache, timeout).await,
@@ -317,7 +333,7 @@ async fn fetch_source(
 /// open.er-api through its cache: reuse the last value until the source's next update.
 async fn fetch_open_er_api(
     cfg: &FxConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     cache: &mut ErApiCache,
     timeout: Duration,
 ) -> Result<FxRate, SourceError> {
@@ -325,7 +341,14 @@ async fn fetch_open_er_api(
     if now < cache.not_before_ms {
         return cache.last.ok_or(SourceError::Waiting(cache.not_before_ms));
     }
-    let body = match poller::fetch(client, &cfg.open_er_api_url, timeout).await {
+    let body = match poller::fetch(
+        client,
+        poller::Tag::sub(FEED_ID, SRC_OPEN_ER_API),
+        &cfg.open_er_api_url,
+        timeout,
+    )
+    .await
+    {
         Ok(body) => body,
         Err(error) => {
             if error.status() == Some(429) {

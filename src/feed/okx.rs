@@ -272,7 +272,7 @@ impl Default for Options {
 /// it. Feed ids: [`FEEDS`].
 pub fn spawn(
     cfg: &OkxConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     coins: watch::Receiver<Vec<String>>,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
@@ -284,7 +284,7 @@ pub fn spawn(
 /// [`spawn`] with explicit timing (tests use a short backoff).
 pub fn spawn_with(
     cfg: &OkxConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     coins: watch::Receiver<Vec<String>>,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
@@ -315,7 +315,10 @@ pub fn spawn_with(
         cancel.clone(),
     ));
     tasks.spawn(session::run(
-        session_spec(cfg, ids_rx, opts),
+        SessionSpec {
+            recorder: client.recorder().cloned(),
+            ..session_spec(cfg, ids_rx, opts)
+        },
         tx.clone(),
         cancel.clone(),
     ));
@@ -344,6 +347,7 @@ fn session_spec(
         live: None,
         backoff: opts.backoff,
         class: StreamClass::Ticker,
+        recorder: None,
     }
 }
 

@@ -16,6 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::feed::FeedMsg;
 use crate::model::{FeedId, FeedState, MarketEvent};
+use crate::record::Recorder;
 
 /// TCP + TLS connect budget of the shared client; the whole request has its own timeout.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -48,32 +49,87 @@ impl FetchError {
     }
 }
 
-/// The one shared HTTP client: rustls, `User-Agent: kimp/<version>`, a connect timeout.
+/// The shared HTTP client every poller uses, and the recording (`--record`) its bodies go to.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    recorder: Option<Recorder>,
+}
+
+impl Http {
+    /// Records every fetched body (and, through the collectors' session specs, every frame).
+    #[must_use]
+    pub fn with_recorder(mut self, recorder: Option<Recorder>) -> Self {
+        self.recorder = recorder;
+        self
+    }
+
+    /// The recording of this run, if any.
+    #[must_use]
+    pub fn recorder(&self) -> Option<&Recorder> {
+        self.recorder.as_ref()
+    }
+}
+
+/// What a fetched body is, for the recording: the feed and, when the feed makes more than one kind
+/// of request, which one (`fx`'s sources, Bithumb's list and alerts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tag {
+    pub feed: FeedId,
+    pub src: Option<&'static str>,
+}
+
+impl Tag {
+    #[must_use]
+    pub const fn feed(feed: FeedId) -> Tag {
+        Tag { feed, src: None }
+    }
+
+    #[must_use]
+    pub const fn sub(feed: FeedId, src: &'static str) -> Tag {
+        Tag {
+            feed,
+            src: Some(src),
+        }
+    }
+}
+
+/// The one shared HTTP client: rustls, `User-Agent: kimp/<version>`, a connect timeout; no
+/// recording.
 ///
 /// # Panics
 ///
 /// Never in practice: the settings are static and rustls ships its own roots.
 #[must_use]
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
+pub fn http_client() -> Http {
+    let client = reqwest::Client::builder()
         .use_rustls_tls()
         .user_agent(concat!("kimp/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(CONNECT_TIMEOUT)
         .build()
-        .expect("a rustls client with static settings always builds")
+        .expect("a rustls client with static settings always builds");
+    Http {
+        client,
+        recorder: None,
+    }
 }
 
 /// GET `url`; the whole exchange (connect, headers, body) is bounded by `timeout`. A non-2xx status
-/// is an error carrying the start of the body.
+/// is an error carrying the start of the body. A body is recorded under `tag` when recording.
 pub async fn fetch(
-    client: &reqwest::Client,
+    client: &Http,
+    tag: Tag,
     url: &str,
     timeout: Duration,
 ) -> Result<Bytes, FetchError> {
-    match tokio::time::timeout(timeout, fetch_unbounded(client, url)).await {
+    let result = match tokio::time::timeout(timeout, fetch_unbounded(&client.client, url)).await {
         Ok(result) => result,
         Err(_) => Err(FetchError::Timeout(timeout)),
+    };
+    if let (Some(recorder), Ok(body)) = (&client.recorder, &result) {
+        recorder.rest(tag.feed, tag.src, body);
     }
+    result
 }
 
 async fn fetch_unbounded(client: &reqwest::Client, url: &str) -> Result<Bytes, FetchError> {
@@ -307,6 +363,7 @@ mod tests {
         // Port 9 on localhost: nothing listens, the connection is refused at once.
         let err = fetch(
             &client,
+            Tag::feed("x.y"),
             "http://127.0.0.1:9/secret?key=abc",
             Duration::from_secs(5),
         )

@@ -30,6 +30,7 @@ use super::backoff::Backoff;
 use super::{FeedMsg, ParseError, Parsed};
 use crate::clock::now_ms;
 use crate::model::{FeedId, FeedState, Millis};
+use crate::record::Recorder;
 
 /// A venue's frame parser.
 pub type ParseFn = fn(&[u8], Millis) -> Result<Parsed, ParseError>;
@@ -82,6 +83,8 @@ pub struct SessionSpec {
     /// Backoff limits: initial, max, healthy period that resets it.
     pub backoff: (Duration, Duration, Duration),
     pub class: StreamClass,
+    /// Where every frame and connection goes when recording (`--record`).
+    pub recorder: Option<Recorder>,
 }
 
 /// A live list of items (market codes) and how to turn it into the venue's subscribe frames.
@@ -141,6 +144,10 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
     let mut backoff = Backoff::new(StdRng::from_os_rng()).with_limits(initial, max, healthy);
     let mut url_idx = 0usize;
     let mut failures = 0u32;
+    let tap = spec.recorder.clone().map(|r| {
+        let session = r.next_session();
+        (r, session)
+    });
     let mut liq = match &spec.class {
         StreamClass::Ticker => None,
         StreamClass::Liquidation(stream) => Some(LiqRun::new(spec.feed, stream)),
@@ -166,6 +173,7 @@ pub async fn run(mut spec: SessionSpec, tx: mpsc::Sender<FeedMsg>, cancel: Cance
             url: &url,
             on_fallback: url_idx > 0,
             liq: liq.as_mut(),
+            tap: tap.as_ref(),
         };
         let outcome = connect_and_drive(&mut spec, conn, &tx, &cancel).await;
         if let Some(live) = &spec.live {

@@ -53,6 +53,7 @@ impl Local {
                 at_ms,
                 detail,
             } => self.health(feed, now).transition(state, at_ms, detail),
+            FeedMsg::Tick { .. } => return false,
         }
         true
     }

@@ -18,6 +18,7 @@ use crate::clock::now_ms;
 use crate::feed::FeedMsg;
 use crate::history::{History, PremiumSample};
 use crate::model::{Liquidation, Millis};
+use crate::record::Recorder;
 
 /// Capacity of the collectors → state channel: a few seconds of the busiest venue.
 pub const FEED_CHANNEL: usize = 8192;
@@ -57,6 +58,41 @@ pub struct StateHandle {
     pub liquidations: broadcast::Sender<Arc<Liquidation>>,
 }
 
+/// Where the state task's "now" comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Clock {
+    /// The system clock (live collectors).
+    Wall,
+    /// The recording's time (`--replay`): starts here, then follows [`FeedMsg::Tick`].
+    Replay(Millis),
+}
+
+impl Clock {
+    fn now(self) -> Millis {
+        match self {
+            Clock::Wall => now_ms(),
+            Clock::Replay(at) => at,
+        }
+    }
+}
+
+/// How the state task runs besides its state.
+#[derive(Debug, Clone)]
+pub struct TaskOptions {
+    pub clock: Clock,
+    /// Every status transition received is recorded here (`--record`).
+    pub recorder: Option<Recorder>,
+}
+
+impl Default for TaskOptions {
+    fn default() -> Self {
+        TaskOptions {
+            clock: Clock::Wall,
+            recorder: None,
+        }
+    }
+}
+
 /// Starts the state task. It ends when `cancel` fires (after a last publish) or every sender is gone.
 #[must_use]
 pub fn spawn(
@@ -65,9 +101,27 @@ pub fn spawn(
     publish_interval: Duration,
     cancel: CancellationToken,
 ) -> (StateHandle, JoinHandle<MarketState>) {
+    spawn_with(
+        state,
+        history,
+        publish_interval,
+        cancel,
+        TaskOptions::default(),
+    )
+}
+
+/// [`spawn`] with a clock and a recorder.
+#[must_use]
+pub fn spawn_with(
+    state: MarketState,
+    history: Option<History>,
+    publish_interval: Duration,
+    cancel: CancellationToken,
+    opts: TaskOptions,
+) -> (StateHandle, JoinHandle<MarketState>) {
     let (feed_tx, feed_rx) = mpsc::channel(FEED_CHANNEL);
     let (cmd_tx, cmd_rx) = mpsc::channel(16);
-    let (snap_tx, snapshots) = watch::channel(Arc::new(state.snapshot(now_ms())));
+    let (snap_tx, snapshots) = watch::channel(Arc::new(state.snapshot(opts.clock.now())));
     let (changes, _) = broadcast::channel(64);
     let (liquidations, _) = broadcast::channel(LIQUIDATION_CHANNEL);
     let task = Writer {
@@ -80,6 +134,8 @@ pub fn spawn(
         seq: 0,
         history,
         sampled_minute: None,
+        clock: opts.clock,
+        recorder: opts.recorder,
     };
     let join = tokio::spawn(task.run(feed_rx, cmd_rx, publish_interval, cancel));
     let handle = StateHandle {
@@ -104,6 +160,8 @@ struct Writer {
     history: Option<History>,
     /// The minute whose premium samples were last recorded.
     sampled_minute: Option<Millis>,
+    clock: Clock,
+    recorder: Option<Recorder>,
 }
 
 impl Writer {
@@ -170,7 +228,24 @@ impl Writer {
     }
 
     fn apply(&mut self, msg: FeedMsg) {
-        let applied = self.state.apply(msg, now_ms());
+        match (&msg, &mut self.clock, &self.recorder) {
+            (FeedMsg::Tick { at_ms }, Clock::Replay(now), _) => {
+                *now = (*now).max(*at_ms);
+                return;
+            }
+            (
+                FeedMsg::Status {
+                    feed,
+                    state,
+                    at_ms,
+                    detail,
+                },
+                _,
+                Some(recorder),
+            ) => recorder.status(feed, *state, *at_ms, detail.as_deref()),
+            _ => {}
+        }
+        let applied = self.state.apply(msg, self.clock.now());
         self.pending.extend(applied.coins);
         for liq in applied.liquidations {
             if self.liquidations.receiver_count() > 0 {
@@ -187,7 +262,7 @@ impl Writer {
 
     fn publish(&mut self) {
         self.seq += 1;
-        let now = now_ms();
+        let now = self.clock.now();
         let snap = Arc::new(self.state.snapshot(now));
         self.sample_premiums(&snap, now);
         self.snap_tx.send_replace(snap);

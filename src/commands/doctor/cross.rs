@@ -69,13 +69,13 @@ pub async fn price_checks(cfg: &Config, snap: &Snapshot, opts: &DoctorOptions) -
 }
 
 async fn rest_price(
-    client: &reqwest::Client,
+    client: &poller::Http,
     url: &str,
     parse: RestParse,
     venue: Venue,
     timeout: Duration,
 ) -> Result<f64, String> {
-    let body = poller::fetch(client, url, timeout)
+    let body = poller::fetch(client, poller::Tag::feed("doctor"), url, timeout)
         .await
         .map_err(|e| e.to_string())?;
     let events = parse(&body, now_ms()).map_err(|e| format!("REST ticker: {e}"))?;
@@ -173,12 +173,12 @@ pub async fn fx_checks(cfg: &Config, opts: &DoctorOptions) -> Vec<Check> {
 }
 
 async fn fetch_fx(
-    client: &reqwest::Client,
+    client: &poller::Http,
     url: &str,
     source: FxSource,
     timeout: Duration,
 ) -> Result<(f64, i64), String> {
-    let body = poller::fetch(client, url, timeout)
+    let body = poller::fetch(client, poller::Tag::feed("doctor"), url, timeout)
         .await
         .map_err(|e| e.to_string())?;
     let received = now_ms();

@@ -20,6 +20,11 @@ use crate::feed::upbit::{self, MARKETS_TIMEOUT, MarketSchedule};
 use crate::feed::{FeedMsg, ParseError};
 use crate::model::{FeedState, MarketEvent, MarketInfo, Venue};
 
+/// The recording's `src` of the market list bodies.
+pub const SRC_LIST: &str = "list";
+/// The recording's `src` of the alert list bodies.
+pub const SRC_WARNINGS: &str = "warnings";
+
 /// One row of `GET /v1/market/all?isDetails=true` (camelCase: `is_details` is silently ignored;
 /// jabdori/maxt `src/adapters/bithumb/parse.rs` const `MARKET_LIST`, apidocs.bithumb.com):
 /// `{"market":"KRW-ZIL","korean_name":"질리카","english_name":"Zilliqa","market_warning":"CAUTION"}`.
@@ -112,7 +117,7 @@ pub fn merge_warnings(markets: &mut [MarketInfo], warnings: &BTreeMap<String, Ve
 /// on `codes` when they change, and reports parse errors and status.
 pub async fn run_markets(
     cfg: BithumbConfig,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     tx: mpsc::Sender<FeedMsg>,
     codes: watch::Sender<Vec<String>>,
     cancel: CancellationToken,
@@ -140,12 +145,19 @@ struct Urls {
 
 /// One poll; `Ok(true)` when a list was delivered.
 async fn poll_markets(
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     urls: &Urls,
     reporter: &mut Reporter,
     codes: &watch::Sender<Vec<String>>,
 ) -> Result<bool, Closed> {
-    let listed = match poller::fetch(client, &urls.list, MARKETS_TIMEOUT).await {
+    let listed = match poller::fetch(
+        client,
+        poller::Tag::sub(MARKETS_FEED_ID, SRC_LIST),
+        &urls.list,
+        MARKETS_TIMEOUT,
+    )
+    .await
+    {
         Ok(body) => parse_markets(&body).map_err(|e| (e.to_string(), true)),
         Err(error) => Err((error.to_string(), false)),
     };
@@ -160,7 +172,14 @@ async fn poll_markets(
             return Ok(false);
         }
     };
-    let alerts = match poller::fetch(client, &urls.warnings, MARKETS_TIMEOUT).await {
+    let alerts = match poller::fetch(
+        client,
+        poller::Tag::sub(MARKETS_FEED_ID, SRC_WARNINGS),
+        &urls.warnings,
+        MARKETS_TIMEOUT,
+    )
+    .await
+    {
         Ok(body) => parse_warnings(&body).map_err(|e| (e.to_string(), true)),
         Err(error) => Err((error.to_string(), false)),
     };

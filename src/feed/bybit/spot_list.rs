@@ -51,7 +51,7 @@ pub fn intersect(coins: &[String], listed: &[String]) -> Vec<String> {
 /// or listing), reports `live` with the counts, `down` while a refresh fails.
 pub(crate) async fn run(
     spec: ListSpec,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     mut coins: watch::Receiver<Vec<String>>,
     items: watch::Sender<Vec<String>>,
     tx: mpsc::Sender<FeedMsg>,
@@ -133,10 +133,17 @@ fn publish(
 /// One fetch; `Ok(Some(bases))` on success, `Ok(None)` after a reported failure.
 async fn poll(
     spec: &ListSpec,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     reporter: &mut Reporter,
 ) -> Result<Option<Vec<String>>, Closed> {
-    let failure = match poller::fetch(client, &spec.url, spec.timeout).await {
+    let failure = match poller::fetch(
+        client,
+        poller::Tag::feed(spec.feed),
+        &spec.url,
+        spec.timeout,
+    )
+    .await
+    {
         Ok(body) => match (spec.parse)(&body) {
             Ok(mut bases) => {
                 bases.sort_unstable();

@@ -77,6 +77,8 @@ pub struct Options {
     pub backoff: (Duration, Duration, Duration),
     pub connect_timeout: Duration,
     pub rest_timeout: Duration,
+    /// The recording (`--record`) every socket's frames go to.
+    pub recorder: Option<crate::record::Recorder>,
 }
 
 impl Options {
@@ -97,6 +99,7 @@ impl Options {
             ),
             connect_timeout: CONNECT_TIMEOUT,
             rest_timeout: REST_TIMEOUT,
+            recorder: None,
         }
     }
 }
@@ -117,13 +120,16 @@ pub fn feeds(cfg: &LiquidationsConfig) -> Vec<(FeedId, bool)> {
 /// Starts every enabled liquidation collector of `cfg.liquidations` on `tasks`. Feed ids: [`FEEDS`].
 pub fn spawn_all(
     cfg: &Config,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
 ) {
     let liq = &cfg.liquidations;
-    let opts = Options::from_config(liq);
+    let opts = Options {
+        recorder: client.recorder().cloned(),
+        ..Options::from_config(liq)
+    };
     binance::spawn_with(liq, &opts, tx, cancel, tasks);
     bybit::spawn_with(liq, &opts, client, tx, cancel, tasks);
     okx::spawn_with(liq, &opts, client, tx, cancel, tasks);
@@ -156,6 +162,7 @@ fn liq_session(
             quiet_after: opts.quiet_after,
             url_key,
         }),
+        recorder: opts.recorder.clone(),
     }
 }
 

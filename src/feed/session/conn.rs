@@ -17,6 +17,7 @@ use super::{End, Outcome, ParseFn, SessionSpec, StreamClass, Subscriptions, trun
 use crate::clock::now_ms;
 use crate::feed::{Control, FeedMsg, Parsed};
 use crate::model::{FeedId, FeedState};
+use crate::record::Recorder;
 
 /// How long a fallback URL is used before the primary is tried again.
 const PRIMARY_RETRY: Duration = Duration::from_secs(600);
@@ -29,6 +30,8 @@ pub(super) struct ConnSpec<'a> {
     pub(super) on_fallback: bool,
     /// The liquidation class's state (kept across connections by the session).
     pub(super) liq: Option<&'a mut LiqRun>,
+    /// The recording and this session's id in it.
+    pub(super) tap: Option<&'a (Recorder, u64)>,
 }
 
 /// Client socket settings: venue frames are large (Binance all-market arrays ~300 KB).
@@ -48,6 +51,7 @@ pub(super) async fn connect_and_drive(
         url,
         on_fallback,
         liq,
+        tap,
     } = conn;
     let connect = tokio_tungstenite::connect_async_with_config(url, Some(ws_config()), false);
     let connected = tokio::select! {
@@ -65,6 +69,9 @@ pub(super) async fn connect_and_drive(
         }
     };
     info!(feed = spec.feed, url, "connected");
+    if let Some((recorder, session)) = tap {
+        recorder.open(spec.feed, *session);
+    }
     let lifetime = if on_fallback {
         Some(
             spec.lifetime
@@ -79,6 +86,7 @@ pub(super) async fn connect_and_drive(
         live: spec.live.clone(),
         live_since: None,
         liq,
+        tap,
     };
     let end = conn.run(&mut ws, spec, lifetime, tx, cancel).await;
     // Best effort: a polite close; the venue may already be gone.
@@ -104,6 +112,7 @@ struct Conn<'a> {
     /// Since the first frame with data (ticker) or the first alive frame (liquidations).
     live_since: Option<Instant>,
     liq: Option<&'a mut LiqRun>,
+    tap: Option<&'a (Recorder, u64)>,
 }
 
 /// Timers of one connection.
@@ -252,6 +261,9 @@ impl Conn<'_> {
                 return Step::End(End::Closed(why));
             }
         };
+        if let Some((recorder, session)) = self.tap {
+            recorder.ws(self.feed, *session, bytes);
+        }
         if self.liq.is_some() {
             self.on_liq_frame(bytes, tx).await
         } else {

@@ -90,7 +90,7 @@ fn market_info(row: UpbitMarketRow<'_>) -> Option<MarketInfo> {
 /// the sorted `KRW-…` codes on `codes` when they change, and reports parse errors and status.
 pub async fn run_markets(
     cfg: UpbitConfig,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     tx: mpsc::Sender<FeedMsg>,
     codes: watch::Sender<Vec<String>>,
     cancel: CancellationToken,
@@ -166,12 +166,19 @@ pub(crate) fn publish_codes(codes: &watch::Sender<Vec<String>>, markets: &[Marke
 
 /// One poll; `Ok(true)` when a list was delivered.
 async fn poll_markets(
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     url: &str,
     reporter: &mut Reporter,
     codes: &watch::Sender<Vec<String>>,
 ) -> Result<bool, poller::Closed> {
-    let body = match poller::fetch(client, url, MARKETS_TIMEOUT).await {
+    let body = match poller::fetch(
+        client,
+        poller::Tag::feed(MARKETS_FEED_ID),
+        url,
+        MARKETS_TIMEOUT,
+    )
+    .await
+    {
         Ok(body) => body,
         Err(error) => {
             tracing::warn!(feed = MARKETS_FEED_ID, %error, "market list fetch failed");

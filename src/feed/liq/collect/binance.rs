@@ -28,7 +28,7 @@ pub const URL_KEY: &str = "liquidations.binance_ws_url";
 /// Starts the Binance liquidation socket (nothing when `binance_enabled` is false).
 pub fn spawn(
     cfg: &LiquidationsConfig,
-    _client: &reqwest::Client,
+    _client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,

@@ -26,7 +26,7 @@ pub const URL_KEY: &str = "liquidations.bitmex_ws_url";
 /// Starts the BitMEX liquidation socket (nothing when `bitmex_enabled` is false).
 pub fn spawn(
     cfg: &LiquidationsConfig,
-    _client: &reqwest::Client,
+    _client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,

@@ -53,7 +53,7 @@ const FORWARD_QUEUE: usize = 256;
 /// Starts the Bybit symbol list and liquidation sockets (nothing when `bybit_enabled` is false).
 pub fn spawn(
     cfg: &LiquidationsConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -65,7 +65,7 @@ pub fn spawn(
 pub fn spawn_with(
     cfg: &LiquidationsConfig,
     opts: &Options,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -114,7 +114,7 @@ fn session_spec(cfg: &LiquidationsConfig, opts: &Options) -> SessionSpec {
 /// The linear symbol list poller: publishes the sorted list when it changes.
 struct SymbolsPoller {
     url: String,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     timeout: Duration,
     reporter: Reporter,
     cancel: CancellationToken,
@@ -172,7 +172,14 @@ impl SymbolsPoller {
                 None => self.url.clone(),
                 Some(c) => format!("{}&cursor={}", self.url, query_escape(c)),
             };
-            let body = match poller::fetch(&self.client, &url, self.timeout).await {
+            let body = match poller::fetch(
+                &self.client,
+                poller::Tag::feed(SYMBOLS_FEED_ID),
+                &url,
+                self.timeout,
+            )
+            .await
+            {
                 Ok(body) => body,
                 Err(e) => return Ok(Err(e.to_string())),
             };

@@ -50,7 +50,7 @@ type SharedParser = Arc<Mutex<OkxLiqParser>>;
 /// false).
 pub fn spawn(
     cfg: &LiquidationsConfig,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -62,7 +62,7 @@ pub fn spawn(
 pub fn spawn_with(
     cfg: &LiquidationsConfig,
     opts: &Options,
-    client: &reqwest::Client,
+    client: &crate::feed::poller::Http,
     tx: &mpsc::Sender<FeedMsg>,
     cancel: &CancellationToken,
     tasks: &mut JoinSet<()>,
@@ -165,7 +165,7 @@ impl LiqParser for SessionParser {
 /// The contract-table poller.
 struct Poller {
     url: String,
-    client: reqwest::Client,
+    client: crate::feed::poller::Http,
     table: SharedOkxInstruments,
     parser: SharedParser,
     reporter: Reporter,
@@ -228,7 +228,12 @@ impl Poller {
     async fn refresh(&mut self) -> Result<bool, Closed> {
         let fetched = poller::until_cancelled(
             &self.cancel,
-            poller::fetch(&self.client, &self.url, self.timeout),
+            poller::fetch(
+                &self.client,
+                poller::Tag::feed(INSTRUMENTS_FEED_ID),
+                &self.url,
+                self.timeout,
+            ),
         )
         .await
         .ok_or(Closed)?;
