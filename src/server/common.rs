@@ -22,8 +22,9 @@ use super::{Api, Service};
 
 /// Request bodies are never needed (every endpoint is a GET); anything larger is refused.
 const MAX_BODY: usize = 16 * 1024;
-/// `Content-Type` of the Prometheus text format.
-const PROMETHEUS_TEXT: &str = "text/plain; version=0.0.4; charset=utf-8";
+/// `Content-Type` of the `OpenMetrics` text format (what `prometheus-client` writes; Prometheus
+/// scrapes it as well as its older text format).
+const OPENMETRICS_TEXT: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// The state of every router: the API and which service this is.
 #[derive(Clone)]
@@ -175,20 +176,20 @@ async fn health_handler(State(ctx): State<Ctx>) -> Response {
     (status, json(&health)).into_response()
 }
 
-/// Prometheus text: feed counters, HTTP and WebSocket counters.
+/// `OpenMetrics` text: feed counters, HTTP and WebSocket counters.
 #[utoipa::path(
     get,
     path = "/metrics",
     tag = "service",
     responses(
-        (status = 200, description = "Prometheus text format 0.0.4", content_type = "text/plain", body = String),
+        (status = 200, description = "OpenMetrics text format 1.0.0 (ends with `# EOF`)", content_type = "application/openmetrics-text", body = String),
         (status = 401, description = "token required", body = ErrorBody),
     )
 )]
 async fn metrics_handler(State(ctx): State<Ctx>) -> Response {
     let latest = ctx.api.latest();
     let text = ctx.api.metrics().render(ctx.service, &latest.snap);
-    ([(header::CONTENT_TYPE, PROMETHEUS_TEXT)], text).into_response()
+    ([(header::CONTENT_TYPE, OPENMETRICS_TEXT)], text).into_response()
 }
 
 #[cfg(test)]

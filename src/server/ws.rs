@@ -23,7 +23,6 @@ pub mod upgrade;
 use std::collections::VecDeque;
 use std::fmt::Write as _;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -36,7 +35,7 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::{CloseCode, Data, O
 use tokio_tungstenite::tungstenite::{Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
-use super::metrics::{WsCounters, inc};
+use super::metrics::WsCounters;
 pub use hub::{Base, Frame, Hub, Joined};
 
 /// Lags tolerated within [`LAG_WINDOW`] before a client is closed (1013).
@@ -101,8 +100,8 @@ where
     B: Base,
 {
     let counters = ctx.counters.ws(ctx.stream);
-    inc(&counters.accepted);
-    counters.open.fetch_add(1, Ordering::Relaxed);
+    counters.accepted.inc();
+    counters.open.inc();
     let (mut rx, joined) = hub.join();
     let mut conn = Conn {
         hub: &hub,
@@ -135,7 +134,7 @@ where
         // A close from the client is answered by the socket; let that reply out.
         let _ = timeout(SHUTDOWN_GRACE, socket.flush()).await;
     }
-    counters.open.fetch_sub(1, Ordering::Relaxed);
+    counters.open.dec();
 }
 
 impl<B: Base> Conn<'_, B> {
@@ -195,10 +194,8 @@ impl<B: Base> Conn<'_, B> {
             for frame in frames {
                 self.seq += 1;
                 let sent = send_message(socket, self.seq, frame).await?;
-                self.counters
-                    .bytes
-                    .fetch_add(sent as u64, Ordering::Relaxed);
-                inc(&self.counters.messages);
+                self.counters.bytes.inc_by(sent as u64);
+                self.counters.messages.inc();
             }
             socket.flush().await
         };
@@ -206,7 +203,7 @@ impl<B: Base> Conn<'_, B> {
             Ok(Ok(())) => Step::Continue,
             Ok(Err(_)) => Step::Gone,
             Err(_) => {
-                inc(&self.counters.evicted);
+                self.counters.evicted.inc();
                 Step::Close(code::TRY_AGAIN_LATER, "too slow: stopped reading")
             }
         }
@@ -223,7 +220,7 @@ impl<B: Base> Conn<'_, B> {
         }
         self.lags.push_back(now);
         if self.lags.len() > MAX_LAGS {
-            inc(&self.counters.evicted);
+            self.counters.evicted.inc();
             return Step::Close(code::TRY_AGAIN_LATER, "too slow: fell behind repeatedly");
         }
         Step::Resync
@@ -234,7 +231,7 @@ impl<B: Base> Conn<'_, B> {
     where
         S: Sink<Message, Error = SocketError> + Unpin,
     {
-        inc(&self.counters.resyncs);
+        self.counters.resyncs.inc();
         let joined = self.hub.snapshot();
         self.as_of = joined.as_of;
         self.write(socket, &[joined.snapshot]).await
@@ -247,14 +244,14 @@ fn inbound_step(inbound: Option<Result<Message, SocketError>>, counters: &WsCoun
         None | Some(Ok(Message::Close(_))) => Step::Gone,
         Some(Err(e)) => {
             if is_too_big(&e) {
-                inc(&counters.bad_input);
+                counters.bad_input.inc();
                 Step::Close(code::TOO_BIG, "message too big")
             } else {
                 Step::Gone
             }
         }
         Some(Ok(Message::Binary(_))) => {
-            inc(&counters.bad_input);
+            counters.bad_input.inc();
             Step::Close(code::UNSUPPORTED, "binary messages are not accepted")
         }
         Some(Ok(Message::Text(text))) => {

@@ -9,7 +9,7 @@ use kimp::server::{self, Api, Service};
 use serde_json::Value;
 use tower::ServiceExt as _;
 
-use super::Bare;
+use super::{Bare, metric};
 
 /// An API over an empty state task (no collectors).
 fn bare_api(tweak: impl FnOnce(&mut ServerConfig)) -> (Api, Bare) {
@@ -148,13 +148,9 @@ async fn a_configured_token_is_required_everywhere_but_health() {
     bare.cancel.cancel();
 }
 
-#[tokio::test]
-async fn metrics_count_requests_by_status() {
-    let (api, bare) = bare_api(|_| {});
-    let market = server::router(&api, Service::Market);
-    call(&market, "GET", "/nope", None).await;
-    call(&market, "GET", "/api/market/prices", None).await;
-    let response = market
+/// `GET /metrics` on a router: content type checked, text returned.
+async fn scrape(router: &Router) -> String {
+    let response = router
         .clone()
         .oneshot(
             Request::builder()
@@ -164,22 +160,65 @@ async fn metrics_count_requests_by_status() {
         )
         .await
         .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(
         response.headers()[header::CONTENT_TYPE],
-        "text/plain; version=0.0.4; charset=utf-8"
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
     );
     let text = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    let text = String::from_utf8(text.to_vec()).unwrap();
+    String::from_utf8(text.to_vec()).unwrap()
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_status() {
+    let (api, bare) = bare_api(|_| {});
+    let market = server::router(&api, Service::Market);
+    call(&market, "GET", "/nope", None).await;
+    call(&market, "GET", "/api/market/prices", None).await;
+    let text = scrape(&market).await;
+    let not_found = "kimp_http_requests_total{service=\"market\",code=\"404\"}";
+    let ok = "kimp_http_requests_total{service=\"market\",code=\"200\"}";
+    assert_eq!(metric(&text, not_found), Some(1.0), "{text}");
+    assert_eq!(metric(&text, ok), Some(1.0), "{text}");
     assert!(
-        text.contains("kimp_http_requests_total{service=\"market\",code=\"404\"} 1"),
+        text.contains("# TYPE kimp_http_requests counter\n"),
         "{text}"
     );
-    assert!(
-        text.contains("kimp_http_requests_total{service=\"market\",code=\"200\"} 1"),
+    // The counters grow: two more 404s, and the first scrape itself was a 200.
+    call(&market, "GET", "/nope", None).await;
+    call(&market, "GET", "/nope/again", None).await;
+    let text = scrape(&market).await;
+    assert_eq!(metric(&text, not_found), Some(3.0), "{text}");
+    assert_eq!(metric(&text, ok), Some(2.0), "{text}");
+    // Another service's requests are its own series.
+    let gateway = server::router(&api, Service::Gateway);
+    call(&gateway, "GET", "/nope", None).await;
+    let text = scrape(&market).await;
+    assert_eq!(
+        metric(
+            &text,
+            "kimp_http_requests_total{service=\"gateway\",code=\"404\"}"
+        ),
+        Some(1.0),
         "{text}"
     );
+    assert_eq!(metric(&text, not_found), Some(3.0), "{text}");
+    for series in [
+        "kimp_connections_refused_total{service=\"market\"}",
+        "kimp_ws_connections{stream=\"market\"}",
+        "kimp_ws_connections_total{stream=\"liquidations\"}",
+        "kimp_ws_messages_sent_total{stream=\"market\"}",
+        "kimp_ws_bytes_sent_total{stream=\"market\"}",
+        "kimp_ws_resyncs_total{stream=\"market\"}",
+        "kimp_ws_evictions_total{stream=\"market\"}",
+        "kimp_ws_bad_input_closes_total{stream=\"market\"}",
+        "kimp_ws_fanout_lagged_total",
+    ] {
+        assert_eq!(metric(&text, series), Some(0.0), "{series} in {text}");
+    }
+    assert!(metric(&text, "kimp_log_dropped_lines_total").is_some());
     bare.cancel.cancel();
 }
 

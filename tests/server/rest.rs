@@ -4,7 +4,7 @@ use kimp::model::{FeedState, LiqVenue};
 use kimp::server::Service;
 use serde_json::Value;
 
-use super::{Env, liquidation};
+use super::{Env, liquidation, metric};
 
 fn keys(v: &Value) -> Vec<&str> {
     let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
@@ -338,10 +338,13 @@ async fn service_endpoints(env: &Env) {
             .await
             .unwrap();
         assert!(
-            text.contains("# TYPE kimp_http_requests_total counter"),
+            text.contains("# TYPE kimp_http_requests counter\n"),
             "{text}"
         );
-        assert!(text.contains("kimp_ws_connections{stream=\"market\"}"));
+        assert!(
+            metric(&text, "kimp_ws_connections{stream=\"market\"}").is_some(),
+            "{text}"
+        );
         let (status, openapi) = env.get(service, "/openapi.json").await;
         assert_eq!(status, 200);
         assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
@@ -356,13 +359,25 @@ async fn service_endpoints(env: &Env) {
         .text()
         .await
         .unwrap();
-    let line = metrics
-        .lines()
-        .find(|l| l.starts_with("kimp_feed_messages_total{feed=\"upbit.ticker\"}"))
-        .unwrap();
-    let count: f64 = line.rsplit(' ').next().unwrap().parse().unwrap();
-    assert!(count > 0.0, "{line}");
-    assert!(metrics.contains("kimp_feed_last_message_age_seconds{feed=\"binance.ticker\"}"));
+    let count = metric(&metrics, "kimp_feed_messages_total{feed=\"upbit.ticker\"}").unwrap();
+    assert!(count > 0.0, "{metrics}");
+    assert!(
+        metric(
+            &metrics,
+            "kimp_feed_last_message_age_seconds{feed=\"binance.ticker\"}"
+        )
+        .is_some(),
+        "{metrics}"
+    );
+    assert_eq!(
+        metric(
+            &metrics,
+            "kimp_feed_up{feed=\"upbit.ticker\",state=\"live\"}"
+        ),
+        Some(1.0),
+        "{metrics}"
+    );
+    assert!(metrics.contains("# UNIT kimp_feed_gap_seconds seconds\n"));
     assert!(
         !metrics.contains("bybit.liquidations"),
         "the market service lists market feeds"

@@ -9,7 +9,6 @@
 
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
@@ -131,7 +130,7 @@ pub fn spawn(
                 event = events.recv() => match event {
                     Ok(liq) => publish_event(&hub, liq),
                     Err(RecvError::Lagged(n)) => {
-                        metrics.hub_lagged.fetch_add(n, Ordering::Relaxed);
+                        metrics.hub_lagged.inc_by(n);
                         let latest = published.borrow().clone();
                         hub.publish_snapshot(|b| *b = LiqBase::from_snapshot(&latest.snap));
                     }
