@@ -162,7 +162,11 @@ impl Metrics {
                 bad_input,
             }
         });
-        registry.register("kimp_ws_connections", "WebSocket connections open", open);
+        registry.register(
+            "kimp_ws_connections_open",
+            "WebSocket connections open",
+            open,
+        );
         for (name, help, family) in counter_families {
             registry.register(name, help, family);
         }
@@ -481,7 +485,7 @@ mod tests {
             value("kimp_connections_refused_total{service=\"market\"}"),
             "0"
         );
-        assert_eq!(value("kimp_ws_connections{stream=\"market\"}"), "1");
+        assert_eq!(value("kimp_ws_connections_open{stream=\"market\"}"), "1");
         assert_eq!(value("kimp_ws_connections_total{stream=\"market\"}"), "0");
         assert_eq!(value("kimp_ws_bytes_sent_total{stream=\"market\"}"), "100");
         assert_eq!(

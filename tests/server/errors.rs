@@ -207,7 +207,7 @@ async fn metrics_count_requests_by_status() {
     assert_eq!(metric(&text, not_found), Some(3.0), "{text}");
     for series in [
         "kimp_connections_refused_total{service=\"market\"}",
-        "kimp_ws_connections{stream=\"market\"}",
+        "kimp_ws_connections_open{stream=\"market\"}",
         "kimp_ws_connections_total{stream=\"liquidations\"}",
         "kimp_ws_messages_sent_total{stream=\"market\"}",
         "kimp_ws_bytes_sent_total{stream=\"market\"}",

@@ -342,7 +342,7 @@ async fn service_endpoints(env: &Env) {
             "{text}"
         );
         assert!(
-            metric(&text, "kimp_ws_connections{stream=\"market\"}").is_some(),
+            metric(&text, "kimp_ws_connections_open{stream=\"market\"}").is_some(),
             "{text}"
         );
         let (status, openapi) = env.get(service, "/openapi.json").await;
