@@ -42,6 +42,15 @@ pub use stream::Kind;
 
 /// The synthetic feed row that reports the link to the server.
 pub const LINK_FEED: FeedId = "remote.link";
+/// The same row in a gateway-only process (`--role gateway`): its links to the two services. A
+/// separate id, so a `--remote` client of that gateway shows both its own link and the gateway's.
+pub const UPSTREAM_FEED: FeedId = "gateway.upstreams";
+
+/// Whether `feed` is a link row ([`LINK_FEED`] or [`UPSTREAM_FEED`]).
+#[must_use]
+pub fn is_link_feed(feed: &str) -> bool {
+    feed == LINK_FEED || feed == UPSTREAM_FEED
+}
 /// Longest interval between two published snapshots while data arrives.
 pub const PUBLISH_INTERVAL: Duration = Duration::from_millis(100);
 /// Publish at least this often, so ages and the link row stay current.
@@ -133,6 +142,8 @@ pub struct Upstreams {
     pub liquidations: String,
     /// Run the names and fear & greed pollers here (a gateway-only process).
     pub local_pollers: bool,
+    /// The id of the link row.
+    pub feed: FeedId,
 }
 
 impl Upstreams {
@@ -144,6 +155,7 @@ impl Upstreams {
             prices: ws_url(url, Kind::Prices.path()),
             liquidations: ws_url(url, Kind::Liquidations.path()),
             local_pollers: false,
+            feed: LINK_FEED,
         }
     }
 
@@ -157,6 +169,7 @@ impl Upstreams {
             prices: ws_url(market, "/ws/market"),
             liquidations: ws_url(liquidation, Kind::Liquidations.path()),
             local_pollers: true,
+            feed: UPSTREAM_FEED,
         }
     }
 
@@ -185,7 +198,7 @@ pub fn start(
     let (changes, _) = broadcast::channel(64);
     let shared = Arc::new(Mutex::new(Shared {
         merged: Merged::new(empty),
-        health: LinkHealth::new(&upstreams.label, now),
+        health: LinkHealth::new(upstreams.feed, &upstreams.label, now),
         local: local::Local::default(),
         dirty: true,
         changed: Vec::new(),
@@ -208,7 +221,7 @@ pub fn start(
             cancel.clone(),
         ));
     }
-    let mut feeds = vec![LINK_FEED];
+    let mut feeds = vec![upstreams.feed];
     if upstreams.local_pollers {
         feeds.extend(local::spawn(cfg, &feed_tx, &cancel, &mut tasks));
     }

@@ -162,7 +162,7 @@ async fn gateway_serves_the_market_and_liquidation_services() {
         .iter()
         .map(|f| f["feed"].as_str().unwrap())
         .collect();
-    assert_eq!(feeds.first(), Some(&"remote.link"), "{feeds:?}");
+    assert_eq!(feeds.first(), Some(&"gateway.upstreams"), "{feeds:?}");
     for feed in [
         "upbit.ticker",
         "binance.ticker",
@@ -196,7 +196,7 @@ async fn gateway_serves_the_market_and_liquidation_services() {
     market.stop().await;
     let health = wait_for_status(&format!("{gw}/health"), 503).await;
     let reasons = health["reasons"].to_string();
-    assert!(reasons.contains("remote.link"), "{health}");
+    assert!(reasons.contains("gateway.upstreams"), "{health}");
 
     gateway.stop().await;
     liquidation.stop().await;

@@ -23,6 +23,8 @@ struct Link {
 /// Both links' health and the row's counters.
 #[derive(Debug, Clone)]
 pub struct LinkHealth {
+    /// The row's feed id: [`super::LINK_FEED`], or [`super::UPSTREAM_FEED`] in a gateway.
+    feed: crate::model::FeedId,
     url: String,
     links: [Link; 2],
     messages: u64,
@@ -36,14 +38,15 @@ pub struct LinkHealth {
 }
 
 impl LinkHealth {
-    /// Both links connecting to `url`.
+    /// Both links connecting to `url`, reported as the row `feed`.
     #[must_use]
-    pub fn new(url: &str, now: Millis) -> Self {
+    pub fn new(feed: crate::model::FeedId, url: &str, now: Millis) -> Self {
         let link = Link {
             state: FeedState::Connecting,
             failures: 0,
         };
         LinkHealth {
+            feed,
             url: url.to_string(),
             links: [link.clone(), link],
             messages: 0,
@@ -145,7 +148,7 @@ impl LinkHealth {
             gap_ms += now - start;
         }
         FeedRow {
-            feed: super::LINK_FEED,
+            feed: self.feed,
             state: self.state(),
             age_ms: self.last_message_ms.map(|t| (now - t).max(0)),
             messages: self.messages,
@@ -165,7 +168,7 @@ mod tests {
 
     #[test]
     fn live_reconnecting_down_live() {
-        let mut h = LinkHealth::new("http://x", 0);
+        let mut h = LinkHealth::new(super::super::LINK_FEED, "http://x", 0);
         assert_eq!(h.state(), FeedState::Connecting);
         h.message(1);
         h.live(Kind::Prices, 1);

@@ -5,7 +5,7 @@
 //! |---|---|---|
 //! | market | the pair's domestic or global tickers, or USD/KRW, are not usable | any other market feed is not |
 //! | liquidation | no liquidation stream is usable | some enabled one is not |
-//! | gateway | as market, or its links to the upstream services (`remote.link`) are down | as market, or any liquidation feed is not |
+//! | gateway | as market, or its links to the upstream services (`gateway.upstreams`) are down | as market, or any liquidation feed is not |
 
 use serde::Serialize;
 
@@ -76,9 +76,10 @@ pub fn check(service: Service, snap: &Snapshot) -> Health {
         Service::Market => {}
     }
     // A gateway fed by other services (`--role gateway`) is only as good as its links to them.
-    if let Some(link) = snap
-        .feed(crate::remote::LINK_FEED)
-        .filter(|f| !f.state.is_usable())
+    for link in snap
+        .feeds
+        .iter()
+        .filter(|f| crate::remote::is_link_feed(f.feed) && !f.state.is_usable())
     {
         essential.insert(0, describe(link));
     }
@@ -140,7 +141,7 @@ fn market(snap: &Snapshot, essential: &mut Vec<String>, other: &mut Vec<String>)
     let pair_feeds = [snap.pair.domestic, snap.pair.global].map(|v| format!("{v}.ticker"));
     for f in &snap.feeds {
         let skip = is_liquidation_feed(f.feed)
-            || f.feed == crate::remote::LINK_FEED
+            || crate::remote::is_link_feed(f.feed)
             || pair_feeds.iter().any(|p| p == f.feed)
             || f.state.is_usable()
             || f.state == FeedState::Disabled;
