@@ -58,6 +58,7 @@ mod control;
 mod driver;
 pub mod faults;
 mod fng;
+pub mod frames;
 mod fx;
 pub mod market;
 mod okx;

@@ -216,8 +216,14 @@ impl MarketState {
         if resolved.multiplier > 0.0 && (resolved.multiplier - 1.0).abs() > f64::EPSILON {
             quote.price /= resolved.multiplier;
         }
-        let slots = self.coins.entry(resolved.coin.clone()).or_default();
-        slots[venue.index()] = Some(Stored { quote, feed });
+        let stored = Some(Stored { quote, feed });
+        // Known coins (nearly every quote) need no owned key.
+        if let Some(slots) = self.coins.get_mut(&resolved.coin) {
+            slots[venue.index()] = stored;
+        } else {
+            let slots = self.coins.entry(resolved.coin.clone()).or_default();
+            slots[venue.index()] = stored;
+        }
         Some(resolved.coin)
     }
 
@@ -238,16 +244,50 @@ impl MarketState {
         Some((fx, now - fx.quoted_ms > limit))
     }
 
+    /// The USD/KRW rate `F` (when fresh) and the domestic venue's USDT/KRW `U` (when fresh).
+    fn rates(&self, now: Millis) -> (Option<f64>, Option<f64>) {
+        let f = self
+            .fresh_fx(now)
+            .filter(|(_, stale)| !stale)
+            .map(|(r, _)| r.krw_per_usd);
+        let u = self.usdt[self.cfg.pair.domestic.index()]
+            .as_ref()
+            .filter(|s| self.is_fresh(s, now))
+            .map(|s| s.quote.price);
+        (f, u)
+    }
+
+    /// One coin's premiums as of `now` for the current pair, from fresh legs only (what its row in
+    /// the next snapshot will show); `None` for an unknown coin or one without a global market.
+    /// Benchmarks use it to price the per-message premium recompute.
+    #[must_use]
+    pub fn coin_premiums(&self, coin: &str, now: Millis) -> Option<premium::Premiums> {
+        let slots = self.coins.get(coin)?;
+        let pair = self.cfg.pair;
+        if self.cfg.symbols.is_clash(coin) || slots[pair.global.index()].is_none() {
+            return None;
+        }
+        let fresh = |v: Venue| {
+            slots[v.index()]
+                .as_ref()
+                .filter(|s| self.is_fresh(s, now))
+                .map(|s| s.quote.price)
+        };
+        let (f, u) = self.rates(now);
+        Some(premium::premiums(
+            fresh(pair.domestic),
+            fresh(pair.global),
+            f,
+            u,
+        ))
+    }
+
     /// Builds the §6.0 document as of `now`.
     #[must_use]
     pub fn snapshot(&self, now: Millis) -> Snapshot {
         let pair = self.cfg.pair;
         let fx = self.fresh_fx(now);
-        let f = fx.filter(|(_, stale)| !stale).map(|(r, _)| r.krw_per_usd);
-        let u = self.usdt[pair.domestic.index()]
-            .as_ref()
-            .filter(|s| self.is_fresh(s, now))
-            .map(|s| s.quote.price);
+        let (f, u) = self.rates(now);
         let mut coins: Vec<CoinRow> = self
             .coins
             .iter()

@@ -1,0 +1,184 @@
+//! Liquidation burst: the simulator's `liquidation_rate` knob held at ~10,000 events/s (what its
+//! venues actually write to kimp, per `SimStats`) for the run, through kimp's real collectors,
+//! state and server to clients on the gateway's `/ws/liquidations`. Before and after, the knob is
+//! at 0 and everything drains, so every client must have received exactly what the venues sent.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context as _, bail};
+use kimp::sim::{SimStats, Simulator};
+
+use crate::clients::{self, Percentiles, Shared};
+use crate::harness::{self, GATEWAY_PORT};
+use crate::report::{Report, Row};
+
+/// Events per second the venues should write.
+const TARGET_PER_SEC: f64 = 10_000.0;
+/// Knob value that yields roughly the target (55 events/min per unit at 4 steps/s, Binance sampled).
+const START_RATE: f64 = 14_000.0;
+/// Quiet time before and after the burst for in-flight batches to land.
+const DRAIN: Duration = Duration::from_secs(5);
+
+pub struct Burst {
+    pub secs: u64,
+    pub sent: u64,
+    /// New liquidations kimp's state accepted (its 24 h count), de-duplicated.
+    pub counted: u64,
+    pub clients: usize,
+    pub min_received: u64,
+    pub max_received: u64,
+    pub latency: Percentiles,
+    pub resyncs: u64,
+    /// Server counters after the run: client resyncs on the liquidation stream, events the
+    /// fan-out missed from the state task, and the 24 h liquidation count.
+    pub server: String,
+}
+
+/// The server's own view: `/metrics` lines that tell where events went.
+async fn server_counters() -> String {
+    let client = reqwest::Client::new();
+    let Ok(body) = harness::get(&client, &harness::url(GATEWAY_PORT, "/metrics")).await else {
+        return String::new();
+    };
+    String::from_utf8_lossy(&body)
+        .lines()
+        .filter(|l| {
+            !l.starts_with('#')
+                && (l.contains("resyncs_total{stream=\"liquidations\"}")
+                    || l.contains("evictions_total{stream=\"liquidations\"}")
+                    || l.starts_with("kimp_ws_fanout_lagged_total"))
+        })
+        .map(|l| l.trim_start_matches("kimp_ws_").to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sent(s: &SimStats) -> u64 {
+    s.binance_liquidations_sent
+        + s.bybit_liquidations_sent
+        + s.okx_liquidations_sent
+        + s.bitmex_liquidations_sent
+}
+
+pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> {
+    let shared = Arc::new(Shared::default());
+    let conns = clients::connect(n, GATEWAY_PORT, "/ws/liquidations", &shared).await?;
+    wait_for_liquidation_feeds().await?;
+    sim.faults().set_liquidation_rate(0.0);
+    tokio::time::sleep(DRAIN).await;
+    let before = sent(&sim.stats());
+    let counted_before = kimp_counted().await?;
+    shared.recording.store(true, Ordering::Relaxed);
+    hold_rate(sim, secs).await;
+    sim.faults().set_liquidation_rate(0.0);
+    tokio::time::sleep(DRAIN).await;
+    let total = sent(&sim.stats()) - before;
+    let counted = kimp_counted().await? - counted_before;
+    shared.recording.store(false, Ordering::Relaxed);
+    let (tally, per_client) = clients::finish(&shared, conns).await;
+    let server = server_counters().await;
+    sim.faults().set_liquidation_rate(1.0);
+    Ok(Burst {
+        secs,
+        sent: total,
+        counted,
+        clients: n,
+        min_received: per_client.iter().copied().min().unwrap_or(0),
+        max_received: per_client.iter().copied().max().unwrap_or(0),
+        latency: clients::percentiles(tally.latencies_us),
+        resyncs: tally.resyncs,
+        server,
+    })
+}
+
+/// kimp's 24 h liquidation count over every venue.
+async fn kimp_counted() -> anyhow::Result<u64> {
+    let client = reqwest::Client::new();
+    let body = harness::get(&client, &harness::url(GATEWAY_PORT, "/api/coins/latest")).await?;
+    let doc: serde_json::Value = serde_json::from_slice(&body)?;
+    doc["liquidations"]["total"]["24h"]["count"]
+        .as_u64()
+        .context("no liquidations.total.24h.count in /api/coins/latest")
+}
+
+/// Adjusts the knob once a second so the venues write [`TARGET_PER_SEC`].
+async fn hold_rate(sim: &Simulator, secs: u64) {
+    let mut rate = START_RATE;
+    let end = Instant::now() + Duration::from_secs(secs);
+    let mut last = sent(&sim.stats());
+    while Instant::now() < end {
+        sim.faults().set_liquidation_rate(rate);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let now = sent(&sim.stats());
+        let got = (now - last) as f64;
+        last = now;
+        if got > 0.0 {
+            rate *= (TARGET_PER_SEC / got).clamp(0.5, 2.0);
+        }
+    }
+}
+
+/// Every liquidation feed has heard from its venue (so nothing is lost to a late subscription).
+async fn wait_for_liquidation_feeds() -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let url = harness::url(GATEWAY_PORT, "/api/coins/latest");
+    for _ in 0..120 {
+        let body = harness::get(&client, &url).await?;
+        let doc: serde_json::Value = serde_json::from_slice(&body)?;
+        let ready = doc["feeds"].as_array().is_some_and(|feeds| {
+            let liq: Vec<_> = feeds
+                .iter()
+                .filter(|f| {
+                    f["feed"]
+                        .as_str()
+                        .is_some_and(|s| s.ends_with(".liquidations"))
+                })
+                .collect();
+            liq.len() == 4 && liq.iter().all(|f| f["messages"].as_u64().unwrap_or(0) > 0)
+        });
+        if ready {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    bail!("the liquidation feeds did not all subscribe within a minute")
+}
+
+impl Burst {
+    pub fn rows(&self, report: &mut Report) {
+        let rate = self.sent as f64 / self.secs as f64;
+        // Nothing lost: kimp counted at least what the venues sent, and every client got each.
+        let lost_in_kimp = self.sent.saturating_sub(self.counted);
+        let lost_to_clients = self.counted.saturating_sub(self.min_received);
+        let extra = self.max_received.saturating_sub(self.counted);
+        report.push(
+            Row::new(format!(
+                "liquidation burst {:.0}/s × {} s, p99 delivery ({} clients)",
+                rate, self.secs, self.clients
+            ))
+            .figure(self.latency.p99, "ms")
+            .reference(format!(
+                "venues sent {}, kimp counted {}, each client received {}–{} (lost: {lost_in_kimp} \
+                 in kimp, ≤ {lost_to_clients} to clients; {extra} extra); p50 {:.1} / max {:.1} ms; \
+                 {} resyncs; server: {}",
+                self.sent,
+                self.counted,
+                self.min_received,
+                self.max_received,
+                self.latency.p50,
+                self.latency.max,
+                self.resyncs,
+                self.server
+            ))
+            .at_most(50.0, "10k/s × 60 s, nothing lost, p99 ≤ 50 ms")
+            .also(
+                lost_in_kimp == 0
+                    && lost_to_clients == 0
+                    && extra == 0
+                    && rate >= TARGET_PER_SEC * 0.95,
+            ),
+        );
+    }
+}
