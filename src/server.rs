@@ -46,8 +46,8 @@ use ws::market::MarketBase;
 /// WebSocket read buffer per connection (tungstenite's default is 128 KiB); clients only send
 /// pings, pongs and the odd `{"type":"snapshot"}`.
 const WS_READ_BUFFER: usize = 2 * 1024;
-/// Bytes collected before a WebSocket write goes to the socket: none, every frame (at most
-/// [`ws::FRAGMENT`]) is written at once, so the write buffer never holds more than one frame.
+/// Bytes tungstenite collects before handing them to the socket: none, each frame (at most
+/// [`ws::FRAGMENT`]) goes at once to [`ws::upgrade::Coalesce`], which batches the writes.
 const WS_WRITE_BUFFER: usize = 0;
 /// Hard cap of a connection's unsent bytes (the largest snapshot fits many times over).
 const WS_MAX_WRITE_BUFFER: usize = 16 * 1024 * 1024;

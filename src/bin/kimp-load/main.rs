@@ -11,6 +11,7 @@ mod criterion;
 mod fanout;
 mod harness;
 mod idle;
+mod replay;
 mod report;
 mod rest;
 
@@ -48,6 +49,9 @@ struct Cli {
     /// Seconds the idle dashboard's CPU is measured over (each of two runs).
     #[arg(long, env = "KIMP_BENCH_IDLE_SECS", default_value_t = 60)]
     idle_secs: u64,
+    /// Seconds of the demo session recorded for the replay test.
+    #[arg(long, env = "KIMP_BENCH_REPLAY_SECS", default_value_t = 20)]
+    replay_secs: u64,
     /// Also write the table to this file.
     #[arg(long, env = "KIMP_BENCH_OUT")]
     out: Option<std::path::PathBuf>,
@@ -67,6 +71,8 @@ enum Scenario {
     Burst,
     /// Idle dashboard CPU and memory in tmux.
     Idle,
+    /// Replay speed of a recorded demo session.
+    Replay,
 }
 
 #[tokio::main]
@@ -79,11 +85,6 @@ async fn main() -> anyhow::Result<()> {
         harness::load_average()
     ));
     run(&cli, &mut report).await?;
-    report.push(Row::pending(
-        "replay of a recorded session",
-        "--replay not in this branch",
-        "≥ 100× real time",
-    ));
     report.note(format!(
         "Load average at the end {}.",
         harness::load_average()
@@ -116,6 +117,19 @@ async fn run(cli: &Cli, report: &mut Report) -> anyhow::Result<()> {
         match idle::run(&rig, cli.idle_secs).await {
             Ok(idle) => idle::rows(&idle, report),
             Err(e) => report.push(Row::failed("TUI idle CPU and memory", &e)),
+        }
+    }
+    if all || cli.command == Scenario::Replay {
+        let dir = rig.data_dir("replay")?;
+        let secs = cli.replay_secs;
+        let measured = tokio::task::spawn_blocking(move || {
+            let mut rows = Report::default();
+            replay::run(&dir, secs, &mut rows).map(|()| rows)
+        })
+        .await?;
+        match measured {
+            Ok(rows) => report.rows.extend(rows.rows),
+            Err(e) => report.push(Row::failed("replay of a recorded session", &e)),
         }
     }
     rig.sim.shutdown().await;

@@ -30,14 +30,6 @@ impl Row {
         }
     }
 
-    /// A row that cannot be measured in this build, with the reason.
-    pub fn pending(what: impl Into<String>, why: &str, budget: &str) -> Row {
-        let mut row = Row::new(what);
-        row.figure = format!("pending: {why}");
-        row.budget = budget.to_string();
-        row
-    }
-
     /// A scenario that could not run: a failed row with the error, so the rest still reports.
     pub fn failed(what: impl Into<String>, error: &anyhow::Error) -> Row {
         let mut row = Row::new(what);
@@ -178,16 +170,16 @@ mod tests {
                 .pass,
             Some(false)
         );
-        assert_eq!(Row::pending("a", "why", "b").pass, None);
+        assert_eq!(Row::new("a").figure(1.0, "ms").pass, None);
     }
 
     #[test]
     fn markdown_has_a_line_per_row() {
         let mut r = Report::default();
         r.push(Row::new("x").figure(1.5, "ms").at_most(2.0, "≤ 2 ms"));
-        r.push(Row::pending("replay", "not here", "≥ 100×"));
+        r.push(Row::failed("replay", &anyhow::anyhow!("not here")));
         let md = r.markdown();
         assert!(md.contains("| x | 1.50 ms |  |  | ≤ 2 ms | pass |"));
-        assert!(md.contains("pending: not here"));
+        assert!(md.contains("error: not here"));
     }
 }

@@ -6,7 +6,11 @@
 //! one frame, a 100 KB snapshot leaves every connection holding 100 KB for good — 1 GB for
 //! 10,000 idle clients. In fragments of at most [`super::FRAGMENT`] bytes the buffer stays that
 //! small, and the shared tail of every message is sent from the hub's copy without being copied
-//! per connection first.
+//! per connection first. [`Coalesce`] then gathers a batch's frames into one write and frees
+//! what it used once the batch is out.
+
+use std::pin::Pin;
+use std::task::{Context, Poll, ready};
 
 use axum::body::Body;
 use axum::extract::FromRequestParts;
@@ -15,6 +19,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use hyper::upgrade::{OnUpgrade, Upgraded};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -22,7 +27,85 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 use crate::server::ApiError;
 
 /// A server-side WebSocket connection.
-pub type Socket = WebSocketStream<TokioIo<Upgraded>>;
+pub type Socket = WebSocketStream<Coalesce<TokioIo<Upgraded>>>;
+
+/// Bytes [`Coalesce`] collects before it writes without waiting for a flush.
+const MAX_PENDING: usize = 64 * 1024;
+/// Capacity [`Coalesce`] keeps between writes; a larger buffer is freed once written.
+const KEEP: usize = 4 * 1024;
+
+/// The socket under tungstenite: collects the frames of a batch (tungstenite hands each frame
+/// over at once, its own buffer holding one fragment) and writes them with one system call on
+/// flush — then frees the buffer if it grew, so an idle connection holds next to nothing.
+pub struct Coalesce<T> {
+    io: T,
+    buf: Vec<u8>,
+    written: usize,
+}
+
+impl<T> Coalesce<T> {
+    pub fn new(io: T) -> Self {
+        Coalesce {
+            io,
+            buf: Vec::new(),
+            written: 0,
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> Coalesce<T> {
+    /// Writes everything collected.
+    fn poll_drain(&mut self, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        while self.written < self.buf.len() {
+            let n = ready!(Pin::new(&mut self.io).poll_write(cx, &self.buf[self.written..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(std::io::ErrorKind::WriteZero.into()));
+            }
+            self.written += n;
+        }
+        self.written = 0;
+        if self.buf.capacity() > KEEP {
+            self.buf = Vec::new();
+        } else {
+            self.buf.clear();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for Coalesce<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        out: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.io).poll_read(cx, out)
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for Coalesce<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        data: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.buf.len() >= MAX_PENDING {
+            ready!(self.poll_drain(cx))?;
+        }
+        self.buf.extend_from_slice(data);
+        Poll::Ready(Ok(data.len()))
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        Pin::new(&mut self.io).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        ready!(self.poll_drain(cx))?;
+        Pin::new(&mut self.io).poll_shutdown(cx)
+    }
+}
 
 /// A valid WebSocket upgrade request, ready to be accepted.
 pub struct Upgrade {
@@ -90,7 +173,7 @@ impl Upgrade {
         spawn(Box::pin(async move {
             match on_upgrade.await {
                 Ok(upgraded) => {
-                    let io = TokioIo::new(upgraded);
+                    let io = Coalesce::new(TokioIo::new(upgraded));
                     let socket =
                         WebSocketStream::from_raw_socket(io, Role::Server, Some(config)).await;
                     serve(socket).await;
