@@ -256,35 +256,28 @@ async fn wait_for_status(url: &str, want: u16) -> Value {
     }
 }
 
+/// Runs the binary with `args` (a fresh data dir); it must fail: returns its stderr.
+fn failing_run(args: &[&str]) -> String {
+    let data = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kimp"))
+        .args(args)
+        .env("KIMP_DATA_DIR", data.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "{args:?} succeeded");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn gateway_role_needs_both_upstreams() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kimp"))
-        .args([
-            "--serve",
-            "--headless",
-            "--role",
-            "gateway",
-            "--market-url",
-            "http://127.0.0.1:1",
-        ])
-        .env("KIMP_DATA_DIR", tempfile::tempdir().unwrap().path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let upstream = ["--market-url", "http://127.0.0.1:1"];
+    let gateway = [
+        &["--serve", "--headless", "--role", "gateway"][..],
+        &upstream,
+    ]
+    .concat();
+    let err = failing_run(&gateway);
     assert!(err.contains("--liquidation-url"), "{err}");
-
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kimp"))
-        .args([
-            "--serve",
-            "--headless",
-            "--market-url",
-            "http://127.0.0.1:1",
-        ])
-        .env("KIMP_DATA_DIR", tempfile::tempdir().unwrap().path())
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = failing_run(&[&["--serve", "--headless"][..], &upstream].concat());
     assert!(err.contains("--role gateway"), "{err}");
 }

@@ -115,12 +115,13 @@ pub struct Check {
 }
 
 impl Check {
-    fn feed(target: &Target) -> Check {
+    /// A row not yet judged: every step skipped, status ok.
+    fn new(name: String, url_key: &str, url: String, required: bool) -> Check {
         Check {
-            name: target.feed.to_owned(),
-            url_key: target.url_key.to_owned(),
-            url: target.url.clone(),
-            required: target.required,
+            name,
+            url_key: url_key.to_owned(),
+            url,
+            required,
             dns: Step::Skipped,
             connect: Step::Skipped,
             data: Step::Skipped,
@@ -128,6 +129,15 @@ impl Check {
             detail: String::new(),
             hint: None,
         }
+    }
+
+    fn feed(target: &Target) -> Check {
+        Check::new(
+            target.feed.to_owned(),
+            target.url_key,
+            target.url.clone(),
+            target.required,
+        )
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use super::{Check, DoctorOptions, Status, Step};
+use super::{Check, DoctorOptions, Status};
 use crate::clock::now_ms;
 use crate::config::Config;
 use crate::feed::{bithumb, bybit, fx, poller};
@@ -50,18 +50,9 @@ pub async fn price_checks(cfg: &Config, snap: &Snapshot, opts: &DoctorOptions) -
             .and_then(|c| c.prices.get(&venue))
             .map(|p| p.price);
         let rest = rest_price(&client, &url, parse, venue, opts.probe_timeout).await;
-        let mut check = Check {
-            name: format!("cross-check {} {COIN}", venue.as_str()),
-            url_key: url_key.to_owned(),
-            url,
-            required: pair.contains(&venue.as_str()),
-            dns: Step::Skipped,
-            connect: Step::Skipped,
-            data: Step::Skipped,
-            status: Status::Ok,
-            detail: String::new(),
-            hint: None,
-        };
+        let name = format!("cross-check {} {COIN}", venue.as_str());
+        let required = pair.contains(&venue.as_str());
+        let mut check = Check::new(name, url_key, url, required);
         compare(&mut check, streamed, rest, opts.tolerance_percent);
         checks.push(check);
     }
@@ -137,18 +128,7 @@ pub async fn fx_checks(cfg: &Config, opts: &DoctorOptions) -> Vec<Check> {
         };
         let url = super::targets::fx_url(cfg, name).to_owned();
         let fetched = fetch_fx(&client, &url, source, opts.probe_timeout).await;
-        let mut check = Check {
-            name: format!("fx {name}"),
-            url_key: url_key.to_owned(),
-            url,
-            required: false,
-            dns: Step::Skipped,
-            connect: Step::Skipped,
-            data: Step::Skipped,
-            status: Status::Ok,
-            detail: String::new(),
-            hint: None,
-        };
+        let mut check = Check::new(format!("fx {name}"), url_key, url, false);
         match fetched {
             Ok((rate, age_ms)) => {
                 let age = Duration::from_millis(u64::try_from(age_ms).unwrap_or(0));
