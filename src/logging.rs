@@ -19,6 +19,7 @@ use tracing::Metadata;
 use tracing::field::{Field, Visit};
 use tracing_appender::non_blocking::{ErrorCounter, WorkerGuard};
 use tracing_appender::rolling::{RollingFileAppender, Rotation};
+use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, Layer};
@@ -129,18 +130,28 @@ pub enum Files {
 }
 
 /// Lets through the events routed to one file.
-struct RouteFilter(Route);
+struct RouteFilter {
+    route: Route,
+    /// The global filter's most verbose level. Reported as this filter's hint too: without a
+    /// hint tracing assumes TRACE, and every `trace!`/`log::trace!` in the dependencies (a few
+    /// per WebSocket frame) would be built and then dropped by the global filter.
+    hint: Option<LevelFilter>,
+}
 
 impl<S> Filter<S> for RouteFilter {
     fn enabled(&self, _meta: &Metadata<'_>, _cx: &Context<'_, S>) -> bool {
         true
     }
 
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        self.hint
+    }
+
     fn event_enabled(&self, event: &tracing::Event<'_>, _cx: &Context<'_, S>) -> bool {
         let mut fields = Fields::default();
         event.record(&mut fields);
         let (feed, service) = (fields.feed.as_deref(), fields.service.as_deref());
-        Route::of(event.metadata().target(), feed, service) == self.0
+        Route::of(event.metadata().target(), feed, service) == self.route
     }
 }
 
@@ -232,8 +243,21 @@ pub fn init(
     files: Files,
 ) -> Result<LogGuard, LoggingError> {
     let filter = filter(level, std::env::var("RUST_LOG").ok().as_deref())?;
+    let (subscriber, guard) = subscriber(data_dir, filter, stderr, &files)?;
+    subscriber.try_init()?;
+    Ok(guard)
+}
+
+/// The subscriber [`init`] installs, and the guard of its file writers.
+fn subscriber(
+    data_dir: &Path,
+    filter: EnvFilter,
+    stderr: bool,
+    files: &Files,
+) -> Result<(impl tracing::Subscriber + Send + Sync, LogGuard), LoggingError> {
+    let hint = filter.max_level_hint();
     let dir = data_dir.join("logs");
-    let routes: &[Route] = match &files {
+    let routes: &[Route] = match files {
         Files::Only(route) => std::slice::from_ref(route),
         Files::Routed => &Route::ALL,
     };
@@ -249,26 +273,29 @@ pub fn init(
             .with_ansi(false);
         let layer = match files {
             Files::Only(_) => layer.boxed(),
-            Files::Routed => layer.with_filter(RouteFilter(route)).boxed(),
+            Files::Routed => layer.with_filter(RouteFilter { route, hint }).boxed(),
         };
         file_layers.push(layer);
     }
     let _ = DROPPED.set(counters);
     let stderr_layer = stderr.then(|| {
         let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        // The global filter's level again: an unfiltered layer beside filtered ones would make
+        // the whole subscriber's hint unknown (see `RouteFilter::hint`).
         tracing_subscriber::fmt::layer()
             .with_writer(std::io::stderr)
             .with_ansi(colour)
+            .with_filter(hint.unwrap_or(LevelFilter::TRACE))
     });
-    tracing_subscriber::registry()
+    let subscriber = tracing_subscriber::registry()
         .with(filter)
         .with(file_layers)
-        .with(stderr_layer)
-        .try_init()?;
-    Ok(LogGuard {
+        .with(stderr_layer);
+    let guard = LogGuard {
         _workers: workers,
         dir,
-    })
+    };
+    Ok((subscriber, guard))
 }
 
 /// The filter from `RUST_LOG` when set and non-empty, else from `level`.
@@ -301,6 +328,24 @@ fn open_appender(dir: &Path, prefix: &str) -> Result<RollingFileAppender, Loggin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_level_caps_what_dependencies_build() {
+        // tracing (and the `log` bridge) skip a disabled event cheaply only when the installed
+        // subscriber says how verbose it can get; routed files must not hide that.
+        let dir = tempfile::tempdir().unwrap();
+        for files in [Files::Routed, Files::Only(Route::ALL[0])] {
+            for stderr in [false, true] {
+                let f = filter("info", None).unwrap();
+                let (sub, _guard) = subscriber(dir.path(), f, stderr, &files).unwrap();
+                assert_eq!(
+                    tracing::Subscriber::max_level_hint(&sub),
+                    Some(LevelFilter::INFO),
+                    "{files:?}, stderr {stderr}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn rust_log_wins_over_the_level() {

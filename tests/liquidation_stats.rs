@@ -237,6 +237,43 @@ fn largest_survives_out_of_order_arrival() {
 }
 
 #[test]
+fn sums_read_between_arrivals_include_late_events() {
+    // Summaries are read several times a second; a late event into a past bucket, a new bucket
+    // and a clock that moves on must all show in the next read.
+    let mut book = LiquidationBook::new();
+    let h24 = |book: &LiquidationBook, now: Millis| {
+        let w = book.summary(now).total.h24;
+        (w.count, w.long_usd)
+    };
+    book.apply(
+        liq("a", LiqVenue::Bybit, "BTC", Side::Long, 100.0, NOW),
+        NOW,
+    );
+    assert_eq!(h24(&book, NOW), (1, 100.0));
+    book.apply(
+        liq(
+            "b",
+            LiqVenue::Bybit,
+            "BTC",
+            Side::Long,
+            20.0,
+            NOW - 2 * HOUR,
+        ),
+        NOW,
+    );
+    assert_eq!(h24(&book, NOW), (2, 120.0));
+    assert_eq!(book.summary(NOW).total.h1.count, 1);
+    book.apply(
+        liq("c", LiqVenue::Bybit, "BTC", Side::Long, 3.0, NOW + 20 * SEC),
+        NOW + 20 * SEC,
+    );
+    assert_eq!(h24(&book, NOW + 20 * SEC), (3, 123.0));
+    assert_eq!(h24(&book, NOW + 24 * HOUR + 10 * SEC), (1, 3.0));
+    let clone = book.clone();
+    assert_eq!(h24(&clone, NOW + 20 * SEC), (3, 123.0));
+}
+
+#[test]
 fn duplicates_and_unusable_events_are_refused() {
     let mut book = LiquidationBook::new();
     let e = liq("1", LiqVenue::Bitmex, "BTC", Side::Long, 10.0, NOW);

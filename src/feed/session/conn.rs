@@ -36,7 +36,10 @@ pub(super) struct ConnSpec<'a> {
 
 /// Client socket settings: venue frames are large (Binance all-market arrays ~300 KB).
 fn ws_config() -> WebSocketConfig {
+    // tungstenite zeroes `read_buffer_size` bytes before every socket read (128 KiB by default):
+    // most frames here are a few hundred bytes. Bigger frames still fit, the buffer grows to them.
     WebSocketConfig::default()
+        .read_buffer_size(16 * 1024)
         .max_message_size(Some(16 << 20))
         .max_frame_size(Some(16 << 20))
 }

@@ -12,7 +12,7 @@
 //! to the one holding `now`: every event aged ≤ `W` is in, an event aged up to `W + B` may be in.
 
 use std::collections::VecDeque;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use super::summary::Window;
 use crate::model::{Liquidation, Millis, Side};
@@ -83,12 +83,34 @@ struct CoarseSlot {
     sums: Sums,
 }
 
+/// Sums of the 1h, 4h and 24h windows over their *completed* coarse buckets (all but the
+/// current one), as of current bucket `ccur`: summing 8,641 slots for every snapshot (four a
+/// second) was most of the state task's time, and those buckets only change when a late event
+/// lands in one.
+#[derive(Debug, Clone, Copy)]
+struct CoarseDone {
+    ccur: i64,
+    sums: [Sums; 3],
+}
+
 /// The rolling windows of one venue.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct VenueWindows {
     fine: Vec<FineSlot>,
     coarse: Vec<CoarseSlot>,
     peaks: VecDeque<(i64, Arc<Liquidation>)>,
+    done: Mutex<Option<CoarseDone>>,
+}
+
+impl Clone for VenueWindows {
+    fn clone(&self) -> Self {
+        VenueWindows {
+            fine: self.fine.clone(),
+            coarse: self.coarse.clone(),
+            peaks: self.peaks.clone(),
+            done: Mutex::new(*self.done_cache()),
+        }
+    }
 }
 
 /// Index of the slot holding bucket `idx` in a ring of `len` slots.
@@ -122,6 +144,7 @@ impl Default for VenueWindows {
                 COARSE_SLOTS
             ],
             peaks: VecDeque::new(),
+            done: Mutex::new(None),
         }
     }
 }
@@ -166,6 +189,11 @@ impl VenueWindows {
             if s.idx == ci {
                 s.sums.add_event(liq);
                 self.push_peak(ci, liq);
+                let done = self.done.get_mut().unwrap_or_else(PoisonError::into_inner);
+                if done.is_some_and(|d| ci < d.ccur) {
+                    // A late event changed a completed bucket.
+                    *done = None;
+                }
             }
         }
     }
@@ -206,11 +234,12 @@ impl VenueWindows {
         let ccur = now.div_euclid(COARSE_MS);
         let coarse = [Window::H1, Window::H4, Window::H24]
             .map(|w| (w.index(), (now - w.duration_ms()).div_euclid(COARSE_MS)));
-        for s in self.coarse.iter().filter(|s| s.idx <= ccur) {
-            for &(w, start) in &coarse {
-                if s.idx >= start {
-                    out[w].sums.add(&s.sums);
-                }
+        let done = self.completed(ccur, &coarse);
+        let current = &self.coarse[slot(ccur, COARSE_SLOTS)];
+        for (k, &(w, _)) in coarse.iter().enumerate() {
+            out[w].sums = done[k];
+            if current.idx == ccur {
+                out[w].sums.add(&current.sums);
             }
         }
         for &(w, start) in &coarse {
@@ -221,6 +250,32 @@ impl VenueWindows {
                 .map(|(_, l)| l);
         }
         out
+    }
+
+    /// Sums of each coarse window's buckets before `ccur` (cached until `ccur` moves on or a
+    /// late event lands in one of them).
+    fn completed(&self, ccur: i64, coarse: &[(usize, i64); 3]) -> [Sums; 3] {
+        let mut cache = self.done_cache();
+        if let Some(d) = *cache
+            && d.ccur == ccur
+        {
+            return d.sums;
+        }
+        let mut sums = [Sums::default(); 3];
+        for s in self.coarse.iter().filter(|s| s.idx < ccur) {
+            for (k, &(_, start)) in coarse.iter().enumerate() {
+                if s.idx >= start {
+                    sums[k].add(&s.sums);
+                }
+            }
+        }
+        *cache = Some(CoarseDone { ccur, sums });
+        sums
+    }
+
+    fn done_cache(&self) -> MutexGuard<'_, Option<CoarseDone>> {
+        // Plain data: a panic elsewhere leaves it usable.
+        self.done.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Events kept as largest-candidates (fine slots and peaks), for the memory accounting.
