@@ -1,20 +1,23 @@
 //! Merging the server's messages into one [`Snapshot`]-shaped document.
 //!
-//! Market stream: `snapshot` = the whole §6.0 document, `update` = header fields plus full rows of
-//! changed coins (and `removed`, optional `fear_greed` and `liquidations`), `status` = `{feeds}`.
+//! Market stream: `snapshot` = the whole §6.0 document, `update` = header fields plus a patch per
+//! changed coin (`server::ws::market::RowPatch`: what changed, or a new coin's full row; the ages
+//! it leaves out grew by the time between the updates' `timestamp`s), `removed`, optional
+//! `fear_greed` and `liquidations`; `status` = `{feeds}`.
 //! Liquidation stream: `snapshot` = `{recent, summary, feeds}`, `update` = `{summary}`, `status` =
 //! `{feeds}` (liquidation feeds only), `liquidation` = one event.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::stream::Kind;
-use crate::model::{FearGreed, Liquidation, Millis};
+use crate::model::{FearGreed, Liquidation, Millis, Venue};
 use crate::server::ws::liquidation::SNAPSHOT_RECENT;
 use crate::state::liquidations::LiquidationSummary;
-use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot};
+use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, parse_iso8601};
 
 /// One message as sent by the server.
 #[derive(Debug, Deserialize)]
@@ -38,13 +41,98 @@ struct Update {
     tether_premium_percent: Option<f64>,
     fx: Option<FxInfo>,
     #[serde(default)]
-    coins: Vec<CoinRow>,
+    coins: Vec<RowPatch>,
     #[serde(default)]
     removed: Vec<String>,
     #[serde(default)]
     fear_greed: Option<FearGreed>,
     #[serde(default)]
     liquidations: Option<LiquidationSummary>,
+}
+
+/// A changed coin in an `update`: absent fields are unchanged, `null` ones became `null`.
+#[derive(Debug, Deserialize)]
+#[expect(
+    clippy::option_option,
+    reason = "absent (unchanged), null and a value are three different things in a patch"
+)]
+struct RowPatch {
+    symbol: String,
+    #[serde(default, deserialize_with = "present")]
+    name_ko: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    name_en: Option<Option<String>>,
+    #[serde(default)]
+    prices: BTreeMap<Venue, Option<VenuePrice>>,
+    #[serde(default, deserialize_with = "present")]
+    global_price_krw: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    premium_percent: Option<Option<f64>>,
+    #[serde(default, deserialize_with = "present")]
+    premium_usdt_percent: Option<Option<f64>>,
+    #[serde(default)]
+    stale: Option<bool>,
+    #[serde(default)]
+    flags: Option<Vec<String>>,
+}
+
+/// A field that is present, `null` or not: `Some(None)` for `null` (absent is `None` by default).
+#[expect(clippy::option_option, reason = "see `RowPatch`")]
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl RowPatch {
+    /// Applies the patch to the row the client holds.
+    fn apply(self, row: &mut CoinRow) {
+        let set = |field: &mut Option<f64>, value: Option<Option<f64>>| {
+            if let Some(v) = value {
+                *field = v;
+            }
+        };
+        if let Some(v) = self.name_ko {
+            row.name_ko = v;
+        }
+        if let Some(v) = self.name_en {
+            row.name_en = v;
+        }
+        for (venue, price) in self.prices {
+            match price {
+                Some(p) => row.prices.insert(venue, p),
+                None => row.prices.remove(&venue),
+            };
+        }
+        set(&mut row.global_price_krw, self.global_price_krw);
+        set(&mut row.premium_percent, self.premium_percent);
+        set(&mut row.premium_usdt_percent, self.premium_usdt_percent);
+        if let Some(v) = self.stale {
+            row.stale = v;
+        }
+        if let Some(v) = self.flags {
+            row.flags = v;
+        }
+    }
+
+    /// A coin the client does not hold yet (the server sends every field for it).
+    fn into_row(self) -> CoinRow {
+        let mut row = CoinRow {
+            symbol: self.symbol.clone(),
+            name_ko: None,
+            name_en: None,
+            prices: BTreeMap::new(),
+            global_price_krw: None,
+            premium_percent: None,
+            premium_usdt_percent: None,
+            stale: false,
+            flags: Vec::new(),
+        };
+        self.apply(&mut row);
+        row
+    }
 }
 
 /// `status` data (both streams).
@@ -158,6 +246,16 @@ impl Merged {
 
     fn merge_update(&mut self, u: Update) -> Vec<String> {
         let snap = &mut self.snap;
+        // Ages the patches leave out grew with the server's clock.
+        let elapsed = match (parse_iso8601(&snap.timestamp), parse_iso8601(&u.timestamp)) {
+            (Some(t0), Some(t1)) => t1 - t0,
+            _ => 0,
+        };
+        if elapsed != 0 {
+            for p in snap.coins.iter_mut().flat_map(|c| c.prices.values_mut()) {
+                p.age_ms += elapsed;
+            }
+        }
         snap.timestamp = u.timestamp;
         snap.pair = u.pair;
         snap.exchange_rate = u.exchange_rate;
@@ -173,11 +271,11 @@ impl Merged {
         let snap = &mut self.snap;
         snap.coins.retain(|c| !u.removed.contains(&c.symbol));
         let mut changed = Vec::with_capacity(u.coins.len());
-        for row in u.coins {
-            changed.push(row.symbol.clone());
-            match snap.coins.iter_mut().find(|c| c.symbol == row.symbol) {
-                Some(existing) => *existing = row,
-                None => snap.coins.push(row),
+        for patch in u.coins {
+            changed.push(patch.symbol.clone());
+            match snap.coins.iter_mut().find(|c| c.symbol == patch.symbol) {
+                Some(existing) => patch.apply(existing),
+                None => snap.coins.push(patch.into_row()),
             }
         }
         self.note_rate();
@@ -277,5 +375,121 @@ mod tests {
             serde_json::to_value(&m.snap).expect("doc")["coins"][0]["premium_percent"],
             2.0
         );
+    }
+
+    fn quote(price: f64, age_ms: i64) -> Value {
+        serde_json::json!({"price": price, "currency": "KRW", "change_percent": 1.25,
+            "volume": 1.0e9, "age_ms": age_ms, "stale": false})
+    }
+
+    fn coin(symbol: &str, prices: &Value, premium: Option<f64>) -> Value {
+        serde_json::json!({"symbol": symbol, "name_ko": null, "name_en": symbol, "prices": prices,
+            "global_price_krw": 100.0, "premium_percent": premium, "premium_usdt_percent": 0.5,
+            "stale": false, "flags": []})
+    }
+
+    fn document(base: &Snapshot, timestamp: &str, coins: &Value) -> Snapshot {
+        let mut doc = serde_json::to_value(base).expect("doc");
+        doc["timestamp"] = serde_json::json!(timestamp);
+        doc["coins"] = coins.clone();
+        serde_json::from_value(doc).expect("snapshot")
+    }
+
+    #[test]
+    fn patches_rebuild_the_servers_rows_exactly() {
+        use crate::server::ws::market::diff;
+        let mut m = merged();
+        let base = m.snap.clone();
+        let a = document(
+            &base,
+            "2026-11-24T03:59:00.000Z",
+            &serde_json::json!([
+                coin(
+                    "BTC",
+                    &serde_json::json!({"upbit": quote(10.0, 100), "bithumb": quote(11.0, 40)}),
+                    Some(1.0)
+                ),
+                coin(
+                    "ETH",
+                    &serde_json::json!({"upbit": quote(5.0, 10), "okx": quote(4.0, 20)}),
+                    Some(2.0)
+                ),
+                coin(
+                    "XRP",
+                    &serde_json::json!({"upbit": quote(1.0, 0)}),
+                    Some(3.0)
+                ),
+                coin(
+                    "SOL",
+                    &serde_json::json!({"upbit": quote(7.0, 0)}),
+                    Some(4.0)
+                ),
+            ]),
+        );
+        // 250 ms later: BTC's Upbit price moved (Bithumb only aged), ETH's OKX quote went away
+        // and its premium became null, XRP's quote was received again unchanged (age back to 0),
+        // SOL was delisted, ADA is new.
+        let b = document(
+            &base,
+            "2026-11-24T03:59:00.250Z",
+            &serde_json::json!([
+                coin(
+                    "BTC",
+                    &serde_json::json!({"upbit": quote(10.5, 0), "bithumb": quote(11.0, 290)}),
+                    Some(1.0)
+                ),
+                coin("ETH", &serde_json::json!({"upbit": quote(5.0, 260)}), None),
+                coin(
+                    "XRP",
+                    &serde_json::json!({"upbit": quote(1.0, 3)}),
+                    Some(3.0)
+                ),
+                coin(
+                    "ADA",
+                    &serde_json::json!({"upbit": quote(0.5, 1)}),
+                    Some(5.0)
+                ),
+            ]),
+        );
+        let doc = serde_json::to_value(&a).expect("doc");
+        m.apply(Kind::Prices, envelope(1, "snapshot", &doc))
+            .expect("snapshot");
+        let update = serde_json::to_value(diff(&a, &b).expect("changed")).expect("update");
+        let patch = |symbol: &str| {
+            update["coins"]
+                .as_array()
+                .expect("coins")
+                .iter()
+                .find(|c| c["symbol"] == symbol)
+                .cloned()
+        };
+        assert_eq!(
+            patch("BTC").expect("BTC"),
+            serde_json::json!({"symbol": "BTC", "prices": {"upbit": quote(10.5, 0)}}),
+            "only the quote that changed"
+        );
+        assert_eq!(
+            patch("ETH").expect("ETH"),
+            serde_json::json!({"symbol": "ETH", "prices": {"okx": null}, "premium_percent": null})
+        );
+        assert_eq!(
+            patch("XRP").expect("XRP"),
+            serde_json::json!({"symbol": "XRP", "prices": {"upbit": quote(1.0, 3)}})
+        );
+        assert_eq!(
+            patch("ADA").expect("ADA")["name_en"],
+            "ADA",
+            "a new coin is whole"
+        );
+        assert_eq!(update["removed"], serde_json::json!(["SOL"]));
+        m.apply(Kind::Prices, envelope(2, "update", &update))
+            .expect("update");
+        let rows = |s: &Snapshot| {
+            let mut rows = s.coins.clone();
+            rows.sort_by(|x, y| x.symbol.cmp(&y.symbol));
+            rows
+        };
+        assert_eq!(rows(&m.snap), rows(&b));
+        assert!(diff(&b, &b).is_none(), "nothing changed");
     }
 }

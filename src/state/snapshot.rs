@@ -207,8 +207,23 @@ pub fn iso8601(ms: Millis) -> String {
         .unwrap_or_default()
 }
 
+/// Reads a [`iso8601`] time back as epoch ms (any RFC 3339 time is accepted).
+#[must_use]
+pub fn parse_iso8601(text: &str) -> Option<Millis> {
+    let t =
+        time::OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Millis::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn iso8601_reads_back() {
+        let ms = 1_790_640_000_123;
+        assert_eq!(super::parse_iso8601(&super::iso8601(ms)), Some(ms));
+        assert_eq!(super::parse_iso8601("yesterday"), None);
+    }
+
     #[test]
     fn iso8601_has_milliseconds_and_z() {
         assert_eq!(

@@ -3,11 +3,18 @@
 //! `status` = every feed's health, when any feed's state changed.
 //!
 //! `update` data: the header values (`timestamp`, `pair`, `exchange_rate`, `usdt_krw_rate`,
-//! `tether_premium_percent`, `fx`) always; `coins`: the full rows of coins whose data changed (ages
-//! alone do not count); `removed`: symbols no longer listed; `fear_greed` and `liquidations` (the
-//! summary) only when they changed. Changes between two ticks are coalesced into one update.
+//! `tether_premium_percent`, `fx`) always; `coins`: a [`RowPatch`] per coin that changed;
+//! `removed`: symbols no longer listed; `fear_greed` and `liquidations` (the summary) only when
+//! they changed. Changes between two ticks are coalesced into one update.
+//!
+//! A patch is a new coin's full row, or the symbol and only the fields that changed: in `prices`
+//! only the venues whose quote changed (`null` for a venue that stopped quoting the coin). Ages
+//! are left out when they only grew with the clock: a client adds the time between the two
+//! updates' `timestamp`s to every age it holds, and a quote whose age did anything else (it was
+//! received again, unchanged) is sent. Sending full rows made an update about 40 % of the whole
+//! document at every tick.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,9 +26,10 @@ use tokio_util::sync::CancellationToken;
 
 use super::hub::{Base, Hub};
 use crate::model::FearGreed;
+use crate::model::{Millis, Venue};
 use crate::server::published::Published;
 use crate::state::liquidations::LiquidationSummary;
-use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice};
+use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, parse_iso8601};
 
 /// The market hub's base: the snapshot the last message was computed from.
 pub struct MarketBase {
@@ -44,12 +52,92 @@ pub struct Update<'a> {
     pub usdt_krw_rate: Option<f64>,
     pub tether_premium_percent: Option<f64>,
     pub fx: Option<FxInfo>,
-    pub coins: Vec<&'a CoinRow>,
+    pub coins: Vec<RowPatch<'a>>,
     pub removed: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fear_greed: Option<&'a FearGreed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub liquidations: Option<&'a LiquidationSummary>,
+}
+
+/// One coin in an `update`: its symbol and what changed (everything for a new coin).
+#[derive(Debug, Serialize)]
+pub struct RowPatch<'a> {
+    pub symbol: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_ko: Option<Option<&'a str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name_en: Option<Option<&'a str>>,
+    /// Venues whose quote changed; `None` (`null`) for one no longer quoting the coin.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub prices: BTreeMap<Venue, Option<&'a VenuePrice>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub global_price_krw: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub premium_percent: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub premium_usdt_percent: Option<Option<f64>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stale: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flags: Option<&'a [String]>,
+}
+
+impl<'a> RowPatch<'a> {
+    /// A new coin: every field.
+    #[must_use]
+    pub fn full(row: &'a CoinRow) -> Self {
+        RowPatch {
+            symbol: &row.symbol,
+            name_ko: Some(row.name_ko.as_deref()),
+            name_en: Some(row.name_en.as_deref()),
+            prices: row.prices.iter().map(|(v, p)| (*v, Some(p))).collect(),
+            global_price_krw: Some(row.global_price_krw),
+            premium_percent: Some(row.premium_percent),
+            premium_usdt_percent: Some(row.premium_usdt_percent),
+            stale: Some(row.stale),
+            flags: Some(&row.flags),
+        }
+    }
+
+    /// What changed from `old` to `new`, `elapsed` ms later; `None` when nothing did.
+    #[must_use]
+    pub fn between(old: &CoinRow, new: &'a CoinRow, elapsed: Millis) -> Option<Self> {
+        let changed = |a: Option<f64>, b: Option<f64>| (!same(a, b)).then_some(b);
+        let mut prices: BTreeMap<Venue, Option<&VenuePrice>> = new
+            .prices
+            .iter()
+            .filter(|(v, p)| {
+                old.prices
+                    .get(v)
+                    .is_none_or(|o| !same_price(o, p) || o.age_ms + elapsed != p.age_ms)
+            })
+            .map(|(v, p)| (*v, Some(p)))
+            .collect();
+        for v in old.prices.keys().filter(|v| !new.prices.contains_key(v)) {
+            prices.insert(*v, None);
+        }
+        let patch = RowPatch {
+            symbol: &new.symbol,
+            name_ko: (old.name_ko != new.name_ko).then_some(new.name_ko.as_deref()),
+            name_en: (old.name_en != new.name_en).then_some(new.name_en.as_deref()),
+            prices,
+            global_price_krw: changed(old.global_price_krw, new.global_price_krw),
+            premium_percent: changed(old.premium_percent, new.premium_percent),
+            premium_usdt_percent: changed(old.premium_usdt_percent, new.premium_usdt_percent),
+            stale: (old.stale != new.stale).then_some(new.stale),
+            flags: (old.flags != new.flags).then_some(&new.flags),
+        };
+        let empty = patch.name_ko.is_none()
+            && patch.name_en.is_none()
+            && patch.prices.is_empty()
+            && patch.global_price_krw.is_none()
+            && patch.premium_percent.is_none()
+            && patch.premium_usdt_percent.is_none()
+            && patch.stale.is_none()
+            && patch.flags.is_none();
+        (!empty).then_some(patch)
+    }
 }
 
 /// `status` data.
@@ -108,14 +196,18 @@ fn feeds_changed(a: &Snapshot, b: &Snapshot) -> bool {
             .any(|(x, y)| x.feed != y.feed || x.state != y.state || x.detail != y.detail)
 }
 
-/// The update from `a` to `b`, or `None` when nothing but ages changed.
+/// The update from `a` to `b`, or `None` when nothing changed but ages growing with the clock.
 #[must_use]
 pub fn diff<'a>(a: &Snapshot, b: &'a Snapshot) -> Option<Update<'a>> {
+    let elapsed = elapsed_ms(a, b);
     let old: HashMap<&str, &CoinRow> = a.coins.iter().map(|c| (c.symbol.as_str(), c)).collect();
-    let coins: Vec<&CoinRow> = b
+    let coins: Vec<RowPatch<'a>> = b
         .coins
         .iter()
-        .filter(|c| old.get(c.symbol.as_str()).is_none_or(|o| !same_row(o, c)))
+        .filter_map(|c| match old.get(c.symbol.as_str()) {
+            Some(o) => RowPatch::between(o, c, elapsed),
+            None => Some(RowPatch::full(c)),
+        })
         .collect();
     let listed: HashSet<&str> = b.coins.iter().map(|c| c.symbol.as_str()).collect();
     let removed: Vec<String> = a
@@ -154,6 +246,16 @@ pub fn diff<'a>(a: &Snapshot, b: &'a Snapshot) -> Option<Update<'a>> {
     })
 }
 
+/// Time from `a` to `b` by their `timestamp`s, which is what a client has to go by (0 when
+/// either is unreadable: then every age that moved is sent).
+#[must_use]
+pub fn elapsed_ms(a: &Snapshot, b: &Snapshot) -> Millis {
+    match (parse_iso8601(&a.timestamp), parse_iso8601(&b.timestamp)) {
+        (Some(t0), Some(t1)) => t1 - t0,
+        _ => 0,
+    }
+}
+
 fn same(a: Option<f64>, b: Option<f64>) -> bool {
     a.map(f64::to_bits) == b.map(f64::to_bits)
 }
@@ -164,20 +266,4 @@ fn same_price(a: &VenuePrice, b: &VenuePrice) -> bool {
         && same(a.change_percent, b.change_percent)
         && same(a.volume, b.volume)
         && a.stale == b.stale
-}
-
-/// Equal but for ages.
-fn same_row(a: &CoinRow, b: &CoinRow) -> bool {
-    a.name_ko == b.name_ko
-        && a.name_en == b.name_en
-        && same(a.global_price_krw, b.global_price_krw)
-        && same(a.premium_percent, b.premium_percent)
-        && same(a.premium_usdt_percent, b.premium_usdt_percent)
-        && a.stale == b.stale
-        && a.flags == b.flags
-        && a.prices.len() == b.prices.len()
-        && a.prices
-            .iter()
-            .zip(&b.prices)
-            .all(|((va, pa), (vb, pb))| va == vb && same_price(pa, pb))
 }
