@@ -1,5 +1,7 @@
 //! WS fan-out: N clients on the gateway's `/ws/prices`, memory per idle client from the server's
-//! RSS before and after they connect, then delivery latency of the `update` stream.
+//! RSS before and after they connect, then delivery latency of the `update` stream, the server's
+//! CPU time per delivered message, and the same clients against [`bare`]'s floor server with
+//! messages of the same average size.
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -7,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::bail;
 
+use crate::bare::{self, Bare};
 use crate::clients::{self, Percentiles, Shared};
-use crate::harness::{GATEWAY_PORT, rss_bytes};
+use crate::harness::{self, GATEWAY_PORT, rss_bytes};
 use crate::report::{Report, Row};
 
 /// How long the server's memory is left to settle before and after the clients connect.
@@ -23,6 +26,31 @@ pub struct Fanout {
     pub updates_per_client_sec: f64,
     pub resyncs: u64,
     pub failed: usize,
+    /// Server CPU (user + system) per message delivered while recording, µs.
+    pub cpu_us_per_delivery: f64,
+    /// Bytes per market-stream message sent while recording.
+    pub message_len: f64,
+    pub bare: anyhow::Result<Bare>,
+}
+
+/// The market stream's (messages, bytes) sent so far, from `/metrics`.
+async fn market_sent() -> anyhow::Result<(u64, u64)> {
+    let client = reqwest::Client::new();
+    let body = harness::get(&client, &harness::url(GATEWAY_PORT, "/metrics")).await?;
+    let text = String::from_utf8_lossy(&body);
+    let value = |name: &str| -> anyhow::Result<u64> {
+        let prefix = format!("{name}{{stream=\"market\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))?
+            .trim()
+            .parse()
+            .map_err(Into::into)
+    };
+    Ok((
+        value("kimp_ws_messages_sent_total")?,
+        value("kimp_ws_bytes_sent_total")?,
+    ))
 }
 
 pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
@@ -47,12 +75,26 @@ pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
     );
     tokio::time::sleep(SETTLE).await;
     let rss_after = rss_bytes(pid)?;
+    let (cpu0, sent0) = (harness::cpu_time(pid)?, market_sent().await?);
     shared.recording.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(secs)).await;
     shared.recording.store(false, Ordering::Relaxed);
+    let (cpu1, sent1) = (harness::cpu_time(pid)?, market_sent().await?);
     let failed = shared.failed.load(Ordering::Relaxed);
     let (tally, _) = clients::finish(&shared, conns).await;
+    let messages = sent1.0.saturating_sub(sent0.0).max(1) as f64;
+    let message_len = sent1.1.saturating_sub(sent0.1) as f64 / messages;
+    eprintln!("fan-out: floor reference, {n} clients, {secs} s");
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a message length"
+    )]
+    let bare = bare::run(n, secs, message_len.round() as usize).await;
     Ok(Fanout {
+        cpu_us_per_delivery: cpu1.saturating_sub(cpu0).as_secs_f64() * 1e6 / messages,
+        message_len,
+        bare,
         clients: n,
         rss_before,
         rss_after,
@@ -73,18 +115,44 @@ impl Fanout {
                 .figure(self.latency.p99, "ms")
                 .reference(format!(
                     "p50 {:.1} / p90 {:.1} / p99.9 {:.1} / max {:.1} ms; {ups:.2} updates/s/client; \
-                     {} samples, {} resyncs, {} failed",
+                     {} samples, {} resyncs, {} failed; {:.1} KB per message; server CPU {:.1} µs \
+                     per delivery",
                     self.latency.p50,
                     self.latency.p90,
                     self.latency.p999,
                     self.latency.max,
                     self.latency.samples,
                     self.resyncs,
-                    self.failed
+                    self.failed,
+                    self.message_len / 1e3,
+                    self.cpu_us_per_delivery,
                 ))
                 .at_most(25.0, "≤ 25 ms at ~4 updates/s")
                 .also(self.failed == 0 && ups >= 3.0),
         );
+        match &self.bare {
+            Ok(b) => report.push(
+                Row::new(format!(
+                    "WS fan-out floor of this machine, {} clients (reference, not kimp)",
+                    self.clients
+                ))
+                .figure(b.latency.p99, "ms")
+                .reference(format!(
+                    "p50 {:.1} / p90 {:.1} / max {:.1} ms; {:.2} updates/s/client; two threads \
+                     writing {} B text frames to blocking sockets, same clients; its CPU {:.1} µs \
+                     per delivery; kimp p99 is {:.2}× this",
+                    b.latency.p50,
+                    b.latency.p90,
+                    b.latency.max,
+                    b.updates_per_client_sec,
+                    b.message_len,
+                    b.cpu_us_per_delivery,
+                    self.latency.p99 / b.latency.p99
+                ))
+                .ratio(self.latency.p99 / b.latency.p99),
+            ),
+            Err(e) => report.push(Row::failed("WS fan-out floor of this machine", e)),
+        }
         report.push(
             Row::new("WS memory per idle client")
                 .figure(per_client / 1024.0, "KiB")

@@ -5,6 +5,7 @@
 //! and prints one Markdown table: figure, reference, ratio, budget, pass/fail. `bench/run-all`
 //! runs the criterion benches first and then this.
 
+mod bare;
 mod burst;
 mod clients;
 mod criterion;
@@ -73,11 +74,21 @@ enum Scenario {
     Idle,
     /// Replay speed of a recorded demo session.
     Replay,
+    /// (internal) The fan-out floor server `ws` runs as a child; stops when stdin closes.
+    #[command(hide = true)]
+    FloorServer {
+        #[arg(long)]
+        message_len: usize,
+    },
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    if let Scenario::FloorServer { message_len } = cli.command {
+        return tokio::task::spawn_blocking(move || bare::serve_main(cli.clients, message_len))
+            .await?;
+    }
     let mut report = Report::default();
     report.note(format!(
         "Machine: {} cores; load average at start {}.",
