@@ -1,5 +1,9 @@
 //! The system under test: the exchange simulator in this process, and the real `kimp` binary as a
 //! child process whose config points every feed at it, so the child's RSS and CPU are kimp's alone.
+//!
+//! The simulator runs on a runtime of its own: on the clients' runtime its bursts of frame
+//! building (10,000 liquidations a second in the burst test) queued ahead of the clients' reads
+//! and showed up as delivery latency that was the load tool's, not kimp's.
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -19,6 +23,16 @@ pub const LIQUIDATION_PORT: u16 = 18_002;
 pub struct Rig {
     pub sim: Simulator,
     pub dir: Scratch,
+    /// The simulator's own runtime.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+impl Drop for Rig {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
 }
 
 /// A directory under the system temp dir, removed with everything in it on drop.
@@ -45,11 +59,24 @@ impl Drop for Scratch {
 impl Rig {
     /// Starts the simulator on a free loopback port.
     pub async fn start() -> anyhow::Result<Rig> {
-        let sim = Simulator::start(([127, 0, 0, 1], 0).into(), SimOptions::default())
-            .await
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("simulator")
+            .enable_all()
+            .build()?;
+        let sim = runtime
+            .spawn(Simulator::start(
+                ([127, 0, 0, 1], 0).into(),
+                SimOptions::default(),
+            ))
+            .await?
             .context("starting the simulator")?;
         let dir = Scratch::new()?;
-        Ok(Rig { sim, dir })
+        Ok(Rig {
+            sim,
+            dir,
+            runtime: Some(runtime),
+        })
     }
 
     /// Writes a config pointing every feed at the simulator, with the server's limits raised for

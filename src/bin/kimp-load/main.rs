@@ -143,7 +143,8 @@ async fn run(cli: &Cli, report: &mut Report) -> anyhow::Result<()> {
             Err(e) => report.push(Row::failed("replay of a recorded session", &e)),
         }
     }
-    rig.sim.shutdown().await;
+    // Drops the simulator's runtime with it.
+    drop(rig);
     Ok(())
 }
 

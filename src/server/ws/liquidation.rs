@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::ser::{Serialize, SerializeStruct, Serializer};
+use tokio::runtime::Handle;
 use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -112,6 +113,11 @@ fn liquidation_feeds(snap: &Snapshot) -> Vec<FeedRow> {
 }
 
 /// Starts the hub task. `events` must be subscribed before the hub's base was seeded.
+///
+/// It runs on a thread of its own (driven with [`Handle::block_on`]), not as one more task on
+/// the workers: in a burst the workers are busy with every client connection's writes, and a hub
+/// task queued behind them fell more than the event channel's 8,192 events behind the state and
+/// had to resync every client (events lost to them) whenever the machine was busy.
 pub fn spawn(
     hub: Arc<Hub<LiqBase>>,
     mut events: broadcast::Receiver<Arc<Liquidation>>,
@@ -121,7 +127,7 @@ pub fn spawn(
     cancel: CancellationToken,
 ) -> JoinHandle<()> {
     let period = Duration::from_secs(1) / updates_per_sec.max(1);
-    tokio::spawn(async move {
+    let run = async move {
         let mut tick = tokio::time::interval(period);
         tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
         loop {
@@ -146,7 +152,9 @@ pub fn spawn(
                 },
             }
         }
-    })
+    };
+    let handle = Handle::current();
+    tokio::task::spawn_blocking(move || handle.block_on(run))
 }
 
 fn publish_event(hub: &Hub<LiqBase>, liq: Arc<Liquidation>) {
