@@ -2,10 +2,12 @@
 //! messages to the same clients, measured the same way.
 //!
 //! Two plain threads (kimp's runtime has two workers) each own half of the connections as blocking
-//! sockets. Every 1/4 s each thread stamps `ts_ms`, writes one shared tail
-//! (`"type":"update","ts_ms":…,"data":"…"}` padded to kimp's average update size) and, per
-//! connection, the frame header and `{"seq":N,` before it with a single `write` — no runtime, no
-//! per-connection task, no queue, no timeouts, no TLS or HTTP layer. The clients are the fan-out
+//! sockets. Every period each thread stamps `ts_ms`, builds the period's shared tails
+//! (`"type":"update","ts_ms":…,"data":"…"}` padded to the size kimp sent) and, per connection,
+//! writes each message's frame header and `{"seq":N,` before its tail, all of the period's
+//! messages with a single `write` — no runtime, no per-connection task, no queue, no timeouts, no
+//! TLS or HTTP layer. The fan-out test publishes one update every 1/4 s; the burst test ten
+//! `liquidation` messages every millisecond. The clients are the fan-out
 //! test's own, on the same two cores. Whatever this takes, kimp's fan-out cannot beat on this
 //! machine: it is the kernel's TCP work per delivery (on loopback the sender's `send` also runs
 //! the receiving socket's side) plus the clients' reads.
@@ -24,28 +26,93 @@ use crate::clients::{self, Percentiles, Shared};
 
 /// Port of the reference server.
 const PORT: u16 = 18_100;
-/// Time between publishes (4 a second, as kimp's default).
-const PERIOD: Duration = Duration::from_millis(250);
+/// What the floor server publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::Args)]
+pub struct Pattern {
+    /// Time between publishes, µs.
+    #[arg(long)]
+    pub period_us: u64,
+    /// Messages per publish.
+    #[arg(long)]
+    pub per_publish: usize,
+    /// Length of each message, bytes.
+    #[arg(long)]
+    pub message_len: usize,
+    /// `liquidation` messages rather than `update`s.
+    #[arg(long)]
+    pub liquidations: bool,
+}
+
+impl Pattern {
+    /// One update every 1/4 s (kimp's default rate).
+    pub fn updates(message_len: usize) -> Pattern {
+        Pattern {
+            period_us: 250_000,
+            per_publish: 1,
+            message_len,
+            liquidations: false,
+        }
+    }
+
+    /// `per_sec` liquidation messages a second, ten every millisecond or fewer.
+    pub fn liquidations(per_sec: usize, message_len: usize) -> Pattern {
+        let per_publish = per_sec.div_ceil(1_000).clamp(1, 10);
+        Pattern {
+            period_us: (1_000_000 * per_publish / per_sec.max(1)) as u64,
+            per_publish,
+            message_len,
+            liquidations: true,
+        }
+    }
+
+    fn period(&self) -> Duration {
+        Duration::from_micros(self.period_us.max(100))
+    }
+
+    fn kind(&self) -> &'static str {
+        if self.liquidations {
+            "liquidation"
+        } else {
+            "update"
+        }
+    }
+
+    fn args(&self) -> Vec<String> {
+        let mut a = vec![
+            "--period-us".to_owned(),
+            self.period_us.to_string(),
+            "--per-publish".to_owned(),
+            self.per_publish.to_string(),
+            "--message-len".to_owned(),
+            self.message_len.to_string(),
+        ];
+        if self.liquidations {
+            a.push("--liquidations".to_owned());
+        }
+        a
+    }
+}
 /// Sending threads (kimp's runtime has two workers on this machine).
 const THREADS: usize = 2;
 
 /// What the reference run measured.
 pub struct Bare {
     pub latency: Percentiles,
+    /// `liquidation` messages each client received while recording (least, most).
+    pub liquidations: (u64, u64),
     /// The floor server's CPU (user + system) per delivered message, µs.
     pub cpu_us_per_delivery: f64,
     pub updates_per_client_sec: f64,
-    /// Message length the tail was padded to.
-    pub message_len: usize,
+    pub pattern: Pattern,
 }
 
-/// Runs `n` clients against the reference server (a child process, `kimp-load floor-server`,
-/// so the two sides' sockets count against separate descriptor limits, as with kimp) for `secs`
-/// with messages of `message_len` bytes.
-pub async fn run(n: usize, secs: u64, message_len: usize) -> anyhow::Result<Bare> {
+/// Runs `n` clients on `path` against the reference server (a child process,
+/// `kimp-load floor-server`, so the two sides' sockets count against separate descriptor limits,
+/// as with kimp) for `secs`, publishing `pattern`.
+pub async fn run(n: usize, path: &str, secs: u64, pattern: Pattern) -> anyhow::Result<Bare> {
     let mut child = tokio::process::Command::new(std::env::current_exe()?)
         .args(["--clients", &n.to_string(), "floor-server"])
-        .args(["--message-len", &message_len.to_string()])
+        .args(pattern.args())
         .stdin(std::process::Stdio::piped())
         .kill_on_drop(true)
         .spawn()
@@ -55,7 +122,7 @@ pub async fn run(n: usize, secs: u64, message_len: usize) -> anyhow::Result<Bare
     for _ in 0..50 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         if std::net::TcpStream::connect(("127.0.0.1", PORT)).is_ok() {
-            conns = clients::connect(n, PORT, "/ws/prices", &shared).await;
+            conns = clients::connect(n, PORT, path, &shared).await;
             break;
         }
     }
@@ -78,14 +145,18 @@ pub async fn run(n: usize, secs: u64, message_len: usize) -> anyhow::Result<Bare
     shared.recording.store(false, Ordering::Relaxed);
     let cpu = crate::harness::cpu_time(pid)?.saturating_sub(cpu0);
     drop(child.stdin.take());
-    let (tally, _) = clients::finish(&shared, conns).await;
+    let (tally, per_client) = clients::finish(&shared, conns).await;
     let _ = tokio::time::timeout(Duration::from_secs(5), child.wait()).await;
-    let delivered = (tally.updates.max(1)) as f64;
+    let delivered = (tally.updates + tally.liquidations).max(1) as f64;
     Ok(Bare {
         cpu_us_per_delivery: cpu.as_secs_f64() * 1e6 / delivered,
         updates_per_client_sec: tally.updates as f64 / n as f64 / secs as f64,
+        liquidations: (
+            per_client.iter().copied().min().unwrap_or(0),
+            per_client.iter().copied().max().unwrap_or(0),
+        ),
         latency: clients::percentiles(tally.latencies_us),
-        message_len,
+        pattern,
     })
 }
 
@@ -93,7 +164,7 @@ pub async fn run(n: usize, secs: u64, message_len: usize) -> anyhow::Result<Bare
 ///
 /// # Errors
 /// When it cannot listen or a handshake fails.
-pub fn serve_main(n: usize, message_len: usize) -> anyhow::Result<()> {
+pub fn serve_main(n: usize, pattern: Pattern) -> anyhow::Result<()> {
     let listener = tokio::net::TcpSocket::new_v4()?;
     listener.set_reuseaddr(true)?;
     listener.bind(SocketAddr::from(([127, 0, 0, 1], PORT)))?;
@@ -110,7 +181,7 @@ pub fn serve_main(n: usize, message_len: usize) -> anyhow::Result<()> {
     }
     // The probe connection that saw it listening comes first.
     let _probe = listener.accept()?;
-    for sender in serve(&listener, n, message_len, &stop)? {
+    for sender in serve(&listener, n, pattern, &stop)? {
         let _ = sender.join();
     }
     Ok(())
@@ -120,7 +191,7 @@ pub fn serve_main(n: usize, message_len: usize) -> anyhow::Result<()> {
 fn serve(
     listener: &TcpListener,
     n: usize,
-    message_len: usize,
+    pattern: Pattern,
     stop: &Arc<AtomicBool>,
 ) -> anyhow::Result<Vec<JoinHandle<()>>> {
     let mut groups: Vec<Vec<TcpStream>> = (0..THREADS).map(|_| Vec::new()).collect();
@@ -136,12 +207,12 @@ fn serve(
         socket.write_all(snapshot.as_bytes())?;
         groups[i % THREADS].push(socket);
     }
-    let start = Instant::now() + PERIOD;
+    let start = Instant::now() + pattern.period();
     Ok(groups
         .into_iter()
         .map(|sockets| {
             let stop = Arc::clone(stop);
-            std::thread::spawn(move || publish(sockets, message_len, start, &stop))
+            std::thread::spawn(move || publish(sockets, pattern, start, &stop))
         })
         .collect())
 }
@@ -175,31 +246,36 @@ fn handshake(socket: &mut TcpStream) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Every [`PERIOD`] from `start`, one message to each socket, until `stop`.
-fn publish(mut sockets: Vec<TcpStream>, message_len: usize, start: Instant, stop: &AtomicBool) {
+/// Every period from `start`, the pattern's messages to each socket, until `stop`.
+fn publish(mut sockets: Vec<TcpStream>, pattern: Pattern, start: Instant, stop: &AtomicBool) {
     let mut seqs = vec![1_u64; sockets.len()];
-    let mut out = Vec::with_capacity(message_len + 64);
+    let mut out = Vec::with_capacity((pattern.message_len + 64) * pattern.per_publish);
     let mut next = start;
     while !stop.load(Ordering::Relaxed) {
         std::thread::sleep(next.saturating_duration_since(Instant::now()));
-        next += PERIOD;
-        let tail = tail(now_ms(), message_len);
+        next += pattern.period();
+        let ts = now_ms();
+        let tails: Vec<String> = (0..pattern.per_publish)
+            .map(|_| tail(pattern.kind(), ts, pattern.message_len))
+            .collect();
         for (socket, seq) in sockets.iter_mut().zip(&mut seqs) {
-            *seq += 1;
-            let prefix = format!("{{\"seq\":{seq},");
             out.clear();
-            out.extend_from_slice(&frame_header(prefix.len() + tail.len()));
-            out.extend_from_slice(prefix.as_bytes());
-            out.extend_from_slice(tail.as_bytes());
+            for tail in &tails {
+                *seq += 1;
+                let prefix = format!("{{\"seq\":{seq},");
+                out.extend_from_slice(&frame_header(prefix.len() + tail.len()));
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(tail.as_bytes());
+            }
             // A client gone at the end is fine.
             let _ = socket.write_all(&out);
         }
     }
 }
 
-/// `"type":"update","ts_ms":T,"data":"xx…"}` making a whole message of about `len` bytes.
-fn tail(ts_ms: u128, len: usize) -> String {
-    let head = format!("\"type\":\"update\",\"ts_ms\":{ts_ms},\"data\":\"");
+/// `"type":"{kind}","ts_ms":T,"data":"xx…"}` making a whole message of about `len` bytes.
+fn tail(kind: &str, ts_ms: u128, len: usize) -> String {
+    let head = format!("\"type\":\"{kind}\",\"ts_ms\":{ts_ms},\"data\":\"");
     let pad = len.saturating_sub(head.len() + 2 + 12);
     let mut t = String::with_capacity(len);
     t.push_str(&head);
@@ -245,10 +321,18 @@ mod tests {
 
     #[test]
     fn tail_is_about_the_asked_length() {
-        let t = tail(1_795_516_292_564, 9_000);
+        let t = tail("update", 1_795_516_292_564, 9_000);
         let whole = format!("{{\"seq\":12345678,{t}");
         assert!(whole.len().abs_diff(9_000) < 16, "{}", whole.len());
         let v: serde_json::Value = serde_json::from_str(&whole).unwrap();
         assert_eq!(v["type"], "update");
+    }
+
+    #[test]
+    fn liquidation_pattern_makes_the_rate() {
+        let p = Pattern::liquidations(10_000, 300);
+        assert_eq!((p.per_publish, p.period_us), (10, 1_000));
+        let p = Pattern::liquidations(500, 300);
+        assert_eq!((p.per_publish, p.period_us), (1, 2_000));
     }
 }

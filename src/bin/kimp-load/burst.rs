@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Context as _, bail};
 use kimp::sim::{SimStats, Simulator};
 
+use crate::bare::{self, Bare};
 use crate::clients::{self, Percentiles, Shared};
 use crate::harness::{self, GATEWAY_PORT};
 use crate::report::{Report, Row};
@@ -34,6 +35,10 @@ pub struct Burst {
     /// Server counters after the run: client resyncs on the liquidation stream, events the
     /// fan-out missed from the state task, and the 24 h liquidation count.
     pub server: String,
+    /// Bytes per liquidation-stream message during the burst.
+    pub message_len: f64,
+    /// The same clients against the floor server at the same rate and size.
+    pub bare: anyhow::Result<Bare>,
 }
 
 /// The server's own view: `/metrics` lines that tell where events went.
@@ -70,6 +75,7 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     tokio::time::sleep(DRAIN).await;
     let before = sent(&sim.stats());
     let counted_before = kimp_counted().await?;
+    let sent_before = harness::ws_sent("liquidations").await?;
     shared.recording.store(true, Ordering::Relaxed);
     hold_rate(sim, secs).await;
     sim.faults().set_liquidation_rate(0.0);
@@ -79,8 +85,24 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     shared.recording.store(false, Ordering::Relaxed);
     let (tally, per_client) = clients::finish(&shared, conns).await;
     let server = server_counters().await;
+    let sent_after = harness::ws_sent("liquidations").await?;
     sim.faults().set_liquidation_rate(1.0);
+    let messages = sent_after.0.saturating_sub(sent_before.0).max(1) as f64;
+    let message_len = sent_after.1.saturating_sub(sent_before.1) as f64 / messages;
+    eprintln!("burst: floor reference, {n} clients, {secs} s");
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "a rate and a length"
+    )]
+    let pattern = bare::Pattern::liquidations(
+        (total as f64 / secs as f64).round() as usize,
+        message_len.round() as usize,
+    );
+    let bare = bare::run(n, "/ws/liquidations", secs, pattern).await;
     Ok(Burst {
+        message_len,
+        bare,
         secs,
         sent: total,
         counted,
@@ -180,5 +202,31 @@ impl Burst {
                     && rate >= TARGET_PER_SEC * 0.95,
             ),
         );
+        match &self.bare {
+            Ok(b) => report.push(
+                Row::new(format!(
+                    "liquidation burst floor of this machine, {} clients (reference, not kimp)",
+                    self.clients
+                ))
+                .figure(b.latency.p99, "ms")
+                .reference(format!(
+                    "p50 {:.1} / max {:.1} ms; each client received {}–{}; two threads writing \
+                     {} messages of {} B every {} µs to blocking sockets, same clients; its CPU \
+                     {:.2} µs per delivery; kimp p99 is {:.2}× this ({:.0} B per message)",
+                    b.latency.p50,
+                    b.latency.max,
+                    b.liquidations.0,
+                    b.liquidations.1,
+                    b.pattern.per_publish,
+                    b.pattern.message_len,
+                    b.pattern.period_us,
+                    b.cpu_us_per_delivery,
+                    self.latency.p99 / b.latency.p99,
+                    self.message_len,
+                ))
+                .ratio(self.latency.p99 / b.latency.p99),
+            ),
+            Err(e) => report.push(Row::failed("liquidation burst floor of this machine", e)),
+        }
     }
 }

@@ -33,26 +33,6 @@ pub struct Fanout {
     pub bare: anyhow::Result<Bare>,
 }
 
-/// The market stream's (messages, bytes) sent so far, from `/metrics`.
-async fn market_sent() -> anyhow::Result<(u64, u64)> {
-    let client = reqwest::Client::new();
-    let body = harness::get(&client, &harness::url(GATEWAY_PORT, "/metrics")).await?;
-    let text = String::from_utf8_lossy(&body);
-    let value = |name: &str| -> anyhow::Result<u64> {
-        let prefix = format!("{name}{{stream=\"market\"}} ");
-        text.lines()
-            .find_map(|l| l.strip_prefix(&prefix))
-            .ok_or_else(|| anyhow::anyhow!("no {name} in /metrics"))?
-            .trim()
-            .parse()
-            .map_err(Into::into)
-    };
-    Ok((
-        value("kimp_ws_messages_sent_total")?,
-        value("kimp_ws_bytes_sent_total")?,
-    ))
-}
-
 pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
     tokio::time::sleep(SETTLE).await;
     let rss_before = rss_bytes(pid)?;
@@ -75,11 +55,11 @@ pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
     );
     tokio::time::sleep(SETTLE).await;
     let rss_after = rss_bytes(pid)?;
-    let (cpu0, sent0) = (harness::cpu_time(pid)?, market_sent().await?);
+    let (cpu0, sent0) = (harness::cpu_time(pid)?, harness::ws_sent("market").await?);
     shared.recording.store(true, Ordering::Relaxed);
     tokio::time::sleep(Duration::from_secs(secs)).await;
     shared.recording.store(false, Ordering::Relaxed);
-    let (cpu1, sent1) = (harness::cpu_time(pid)?, market_sent().await?);
+    let (cpu1, sent1) = (harness::cpu_time(pid)?, harness::ws_sent("market").await?);
     let failed = shared.failed.load(Ordering::Relaxed);
     let (tally, _) = clients::finish(&shared, conns).await;
     let messages = sent1.0.saturating_sub(sent0.0).max(1) as f64;
@@ -90,7 +70,13 @@ pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
         clippy::cast_sign_loss,
         reason = "a message length"
     )]
-    let bare = bare::run(n, secs, message_len.round() as usize).await;
+    let bare = bare::run(
+        n,
+        "/ws/prices",
+        secs,
+        bare::Pattern::updates(message_len.round() as usize),
+    )
+    .await;
     Ok(Fanout {
         cpu_us_per_delivery: cpu1.saturating_sub(cpu0).as_secs_f64() * 1e6 / messages,
         message_len,
@@ -145,7 +131,7 @@ impl Fanout {
                     b.latency.p90,
                     b.latency.max,
                     b.updates_per_client_sec,
-                    b.message_len,
+                    b.pattern.message_len,
                     b.cpu_us_per_delivery,
                     self.latency.p99 / b.latency.p99
                 ))

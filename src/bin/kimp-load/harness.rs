@@ -173,6 +173,26 @@ pub async fn wait_for_market(
     }
 }
 
+/// A WebSocket stream's (messages, bytes) sent so far, from the gateway's `/metrics`.
+pub async fn ws_sent(stream: &str) -> anyhow::Result<(u64, u64)> {
+    let client = reqwest::Client::new();
+    let body = get(&client, &url(GATEWAY_PORT, "/metrics")).await?;
+    let text = String::from_utf8_lossy(&body);
+    let value = |name: &str| -> anyhow::Result<u64> {
+        let prefix = format!("{name}{{stream=\"{stream}\"}} ");
+        text.lines()
+            .find_map(|l| l.strip_prefix(&prefix))
+            .ok_or_else(|| anyhow::anyhow!("no {name} of {stream} in /metrics"))?
+            .trim()
+            .parse()
+            .map_err(Into::into)
+    };
+    Ok((
+        value("kimp_ws_messages_sent_total")?,
+        value("kimp_ws_bytes_sent_total")?,
+    ))
+}
+
 /// `VmRSS` of a process in bytes.
 pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))

@@ -76,18 +76,14 @@ enum Scenario {
     Replay,
     /// (internal) The fan-out floor server `ws` runs as a child; stops when stdin closes.
     #[command(hide = true)]
-    FloorServer {
-        #[arg(long)]
-        message_len: usize,
-    },
+    FloorServer(bare::Pattern),
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    if let Scenario::FloorServer { message_len } = cli.command {
-        return tokio::task::spawn_blocking(move || bare::serve_main(cli.clients, message_len))
-            .await?;
+    if let Scenario::FloorServer(pattern) = cli.command {
+        return tokio::task::spawn_blocking(move || bare::serve_main(cli.clients, pattern)).await?;
     }
     let mut report = Report::default();
     report.note(format!(
