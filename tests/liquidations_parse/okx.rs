@@ -139,3 +139,27 @@ fn okx_futures_are_skipped_and_events_answered() {
         LiqParsed::Heartbeat
     );
 }
+
+#[test]
+fn okx_late_redelivery_after_a_burst_is_still_a_duplicate() {
+    // OKX re-sends a report seconds later; in a burst more than 10,000 other events can come in
+    // between, and the re-send must still not count twice.
+    let frame = |ts: u64| {
+        format!(
+            r#"{{"arg":{{"channel":"liquidation-orders","instType":"SWAP"}},"data":[{{"details":[{{"bkLoss":"0","bkPx":"82655.7","ccy":"","posSide":"long","side":"sell","sz":"8.55","ts":"{ts}"}}],"instFamily":"BTC-USDT","instId":"BTC-USDT-SWAP","instType":"SWAP","uly":"BTC-USDT"}}]}}"#
+        )
+    };
+    let mut parser = okx_parser();
+    let first = frame(1_791_565_600_000);
+    assert_eq!(events(&mut parser, first.as_bytes()).len(), 1);
+    for i in 1..=15_000_u64 {
+        let other = frame(1_791_565_600_000 + i);
+        let parsed = parser.parse_frame(other.as_bytes(), RECEIVED + i64::try_from(i / 3).unwrap());
+        assert!(matches!(parsed, Ok(LiqParsed::Liquidations(v)) if v.len() == 1));
+    }
+    let late = parser
+        .parse_frame(first.as_bytes(), RECEIVED + 6_000)
+        .unwrap();
+    assert_eq!(late, LiqParsed::Liquidations(vec![]), "re-sent 6 s later");
+    assert_eq!(parser.stats().duplicates, 1);
+}

@@ -27,6 +27,8 @@ pub struct Burst {
     pub sent: u64,
     /// New liquidations kimp's state accepted (its 24 h count), de-duplicated.
     pub counted: u64,
+    /// `venue sent/counted` for each venue.
+    pub by_venue: String,
     pub clients: usize,
     pub min_received: u64,
     pub max_received: u64,
@@ -60,6 +62,16 @@ async fn server_counters() -> String {
         .join(", ")
 }
 
+/// Per venue (Binance, Bybit, OKX, BitMEX): what the simulator sent.
+fn sent_by_venue(s: &SimStats) -> [u64; 4] {
+    [
+        s.binance_liquidations_sent,
+        s.bybit_liquidations_sent,
+        s.okx_liquidations_sent,
+        s.bitmex_liquidations_sent,
+    ]
+}
+
 fn sent(s: &SimStats) -> u64 {
     s.binance_liquidations_sent
         + s.bybit_liquidations_sent
@@ -75,6 +87,7 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     tokio::time::sleep(DRAIN).await;
     let before = sent(&sim.stats());
     let counted_before = kimp_counted().await?;
+    let (venues_before, kimp_venues_before) = (sent_by_venue(&sim.stats()), kimp_by_venue().await?);
     let sent_before = harness::ws_sent("liquidations").await?;
     shared.recording.store(true, Ordering::Relaxed);
     hold_rate(sim, secs).await;
@@ -82,6 +95,19 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     tokio::time::sleep(DRAIN).await;
     let total = sent(&sim.stats()) - before;
     let counted = kimp_counted().await? - counted_before;
+    let (venues_after, kimp_venues_after) = (sent_by_venue(&sim.stats()), kimp_by_venue().await?);
+    let by_venue = ["binance", "bybit", "okx", "bitmex"]
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            format!(
+                "{v} {}/{}",
+                venues_after[i] - venues_before[i],
+                kimp_venues_after[i].saturating_sub(kimp_venues_before[i])
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
     shared.recording.store(false, Ordering::Relaxed);
     let (tally, per_client) = clients::finish(&shared, conns).await;
     let server = server_counters().await;
@@ -106,6 +132,7 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
         secs,
         sent: total,
         counted,
+        by_venue,
         clients: n,
         min_received: per_client.iter().copied().min().unwrap_or(0),
         max_received: per_client.iter().copied().max().unwrap_or(0),
@@ -113,6 +140,24 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
         resyncs: tally.resyncs,
         server,
     })
+}
+
+/// kimp's 24 h liquidation count per venue (Binance, Bybit, OKX, BitMEX).
+async fn kimp_by_venue() -> anyhow::Result<[u64; 4]> {
+    let client = reqwest::Client::new();
+    let body = harness::get(&client, &harness::url(GATEWAY_PORT, "/api/coins/latest")).await?;
+    let doc: serde_json::Value = serde_json::from_slice(&body)?;
+    let count = |v: &str| {
+        doc["liquidations"]["exchanges"][v]["24h"]["count"]
+            .as_u64()
+            .unwrap_or(0)
+    };
+    Ok([
+        count("binance"),
+        count("bybit"),
+        count("okx"),
+        count("bitmex"),
+    ])
 }
 
 /// kimp's 24 h liquidation count over every venue.
@@ -184,7 +229,7 @@ impl Burst {
             .reference(format!(
                 "venues sent {}, kimp counted {}, each client received {}–{} (lost: {lost_in_kimp} \
                  in kimp, ≤ {lost_to_clients} to clients; {extra} extra); p50 {:.1} / max {:.1} ms; \
-                 {} resyncs; server: {}",
+                 {} resyncs; server: {}; per venue sent/counted: {}",
                 self.sent,
                 self.counted,
                 self.min_received,
@@ -192,7 +237,8 @@ impl Burst {
                 self.latency.p50,
                 self.latency.max,
                 self.resyncs,
-                self.server
+                self.server,
+                self.by_venue
             ))
             .at_most(50.0, "10k/s × 60 s, nothing lost, p99 ≤ 50 ms")
             .also(

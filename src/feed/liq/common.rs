@@ -14,36 +14,57 @@ use crate::feed::ParseError;
 use crate::model::{Liquidation, Millis};
 
 /// Remembers the last `capacity` keys (as 64-bit hashes: no string is kept; a false "seen" needs a
-/// hash collision among 10k keys, odds ~1e-11).
+/// hash collision among 10k keys, odds ~1e-11) — and, when made with [`Dedupe::keeping`], every
+/// key younger than a time window up to a hard cap, for venues that re-send events late.
 #[derive(Debug, Clone)]
 pub struct Dedupe {
     seen: HashSet<u64>,
-    order: VecDeque<u64>,
+    /// Keys in arrival order with the time they were first seen.
+    order: VecDeque<(u64, Millis)>,
     capacity: usize,
+    keep_ms: Millis,
+    hard_cap: usize,
 }
 
 impl Dedupe {
     #[must_use]
     pub fn new(capacity: usize) -> Self {
+        Self::keeping(capacity, 0, capacity)
+    }
+
+    /// Keeps at least the last `capacity` keys, and beyond that every key younger than
+    /// `keep_ms`, up to `hard_cap` keys.
+    #[must_use]
+    pub fn keeping(capacity: usize, keep_ms: Millis, hard_cap: usize) -> Self {
+        let capacity = capacity.max(1);
         Dedupe {
             seen: HashSet::with_capacity(capacity),
             order: VecDeque::with_capacity(capacity),
-            capacity: capacity.max(1),
+            capacity,
+            keep_ms,
+            hard_cap: hard_cap.max(capacity),
         }
     }
 
     /// Records the key made of `parts`; `true` when it was not seen before (the event is new).
     pub fn insert(&mut self, parts: &[&str]) -> bool {
+        self.insert_at(parts, 0)
+    }
+
+    /// [`Dedupe::insert`] at time `now` (what [`Dedupe::keeping`]'s window is measured in).
+    pub fn insert_at(&mut self, parts: &[&str], now: Millis) -> bool {
         let key = hash(parts);
         if !self.seen.insert(key) {
             return false;
         }
-        if self.order.len() == self.capacity
-            && let Some(oldest) = self.order.pop_front()
+        self.order.push_back((key, now));
+        while self.order.len() > self.capacity
+            && let Some(&(oldest, at)) = self.order.front()
+            && (self.order.len() > self.hard_cap || now - at > self.keep_ms)
         {
+            self.order.pop_front();
             self.seen.remove(&oldest);
         }
-        self.order.push_back(key);
         true
     }
 
@@ -313,6 +334,27 @@ mod tests {
         // Parts do not run into each other.
         assert!(d.insert(&["ab", "c"]));
         assert!(d.insert(&["a", "bc"]));
+    }
+
+    #[test]
+    fn a_window_keeps_young_keys_beyond_the_capacity() {
+        let mut d = Dedupe::keeping(2, 1_000, 4);
+        assert!(d.insert_at(&["a"], 0));
+        assert!(d.insert_at(&["b"], 100));
+        assert!(d.insert_at(&["c"], 200));
+        assert!(
+            !d.insert_at(&["a"], 300),
+            "younger than the window: still known"
+        );
+        assert!(d.insert_at(&["d"], 400));
+        assert!(d.insert_at(&["e"], 500), "hard cap: the oldest goes");
+        assert!(!d.contains(&["a"]) && d.contains(&["b"]));
+        assert!(
+            d.insert_at(&["f"], 5_000),
+            "old keys go once over the capacity"
+        );
+        assert_eq!(d.len(), 2);
+        assert!(d.contains(&["e"]) && d.contains(&["f"]));
     }
 
     #[test]
