@@ -62,7 +62,7 @@ async fn server_counters() -> String {
         .join(", ")
 }
 
-/// Per venue (Binance, Bybit, OKX, BitMEX): what the simulator sent.
+/// Per venue (Binance, Bybit, OKX, `BitMEX`): what the simulator sent.
 fn sent_by_venue(s: &SimStats) -> [u64; 4] {
     [
         s.binance_liquidations_sent,
@@ -142,7 +142,7 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     })
 }
 
-/// kimp's 24 h liquidation count per venue (Binance, Bybit, OKX, BitMEX).
+/// kimp's 24 h liquidation count per venue (Binance, Bybit, OKX, `BitMEX`).
 async fn kimp_by_venue() -> anyhow::Result<[u64; 4]> {
     let client = reqwest::Client::new();
     let body = harness::get(&client, &harness::url(GATEWAY_PORT, "/api/coins/latest")).await?;
