@@ -65,6 +65,17 @@ impl Pattern {
         }
     }
 
+    /// `per_sec` liquidation messages a second, all of a `period_ms` at once: how venues push
+    /// (Bybit's `allLiquidation` every 500 ms, the simulator's OKX and `BitMEX` every 250 ms step).
+    pub fn batched_liquidations(per_sec: usize, period_ms: u64, message_len: usize) -> Pattern {
+        Pattern {
+            period_us: period_ms * 1_000,
+            per_publish: (per_sec as u64 * period_ms / 1_000).max(1) as usize,
+            message_len,
+            liquidations: true,
+        }
+    }
+
     fn period(&self) -> Duration {
         Duration::from_micros(self.period_us.max(100))
     }
@@ -334,5 +345,7 @@ mod tests {
         assert_eq!((p.per_publish, p.period_us), (10, 1_000));
         let p = Pattern::liquidations(500, 300);
         assert_eq!((p.per_publish, p.period_us), (1, 2_000));
+        let p = Pattern::batched_liquidations(10_000, 250, 300);
+        assert_eq!((p.per_publish, p.period_us), (2_500, 250_000));
     }
 }
