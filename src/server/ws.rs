@@ -21,7 +21,6 @@ pub mod market;
 pub mod upgrade;
 
 use std::collections::VecDeque;
-use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -303,8 +302,7 @@ where
     S: Sink<Message, Error = SocketError> + Unpin,
 {
     let tail = frame.tail.as_str();
-    let mut prefix = String::with_capacity(24);
-    let _ = write!(prefix, "{{\"seq\":{seq},");
+    let prefix = seq_prefix(seq, 0);
     let len = prefix.len() + tail.len();
     if len <= FRAGMENT {
         socket
@@ -331,10 +329,20 @@ where
 
 /// `{"seq":N,` followed by the shared tail.
 fn message_text(seq: u64, tail: &str) -> String {
-    let mut text = String::with_capacity(tail.len() + 24);
-    let _ = write!(text, "{{\"seq\":{seq},");
+    let mut text = seq_prefix(seq, tail.len());
     text.push_str(tail);
     text
+}
+
+/// `{"seq":N,` with room for `more` bytes after it (no `fmt` machinery: this runs for every
+/// message to every client).
+fn seq_prefix(seq: u64, more: usize) -> String {
+    let mut digits = itoa::Buffer::new();
+    let mut prefix = String::with_capacity(28 + more);
+    prefix.push_str("{\"seq\":");
+    prefix.push_str(digits.format(seq));
+    prefix.push(',');
+    prefix
 }
 
 async fn close<S>(socket: &mut S, close_code: u16, reason: &'static str, grace: Duration)
