@@ -116,7 +116,7 @@ fn liquidation_feeds(snap: &Snapshot) -> Vec<FeedRow> {
 ///
 /// It runs on a thread of its own (driven with [`Handle::block_on`]), not as one more task on
 /// the workers: in a burst the workers are busy with every client connection's writes, and a hub
-/// task queued behind them fell more than the event channel's 8,192 events behind the state and
+/// task queued behind them fell more than the event channel's capacity behind the state and
 /// had to resync every client (events lost to them) whenever the machine was busy.
 pub fn spawn(
     hub: Arc<Hub<LiqBase>>,
