@@ -29,7 +29,7 @@ const MINUTE_MS: Millis = 60_000;
 /// Capacity of the new-liquidation stream: 6.5 s of a 10 k/s burst. Venues push in batches
 /// (Bybit's 500 ms `allLiquidation` holds thousands in a burst) that the state forwards in a few
 /// milliseconds while the API's fan-out publishes each event to every client; with 8,192 a Bybit
-/// batch landing with the OKX and BitMEX ones overflowed it and every client was resynced (events
+/// batch landing with the OKX and `BitMEX` ones overflowed it and every client was resynced (events
 /// lost to them). About 2.5 MB of slots.
 pub const LIQUIDATION_CHANNEL: usize = 65_536;
 
