@@ -2,7 +2,8 @@
 //! real UI loop driven by scripted keys and pushed snapshots on a `TestBackend`.
 //!
 //! `tui/fixtures.rs` builds the market, `tui/harness.rs` renders and reads screens,
-//! `tui/widgets.rs` checks frames, `tui/app.rs` runs the loop.
+//! `tui/widgets.rs` checks frames, `tui/pane.rs` checks bordered panes against ratatui's `Block`,
+//! `tui/app.rs` runs the loop.
 
 #[path = "tui/app.rs"]
 mod app;
@@ -10,6 +11,8 @@ mod app;
 mod fixtures;
 #[path = "tui/harness.rs"]
 mod harness;
+#[path = "tui/pane.rs"]
+mod pane;
 #[path = "tui/widgets.rs"]
 mod widgets;
 
