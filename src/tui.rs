@@ -21,7 +21,7 @@ pub mod theme;
 pub mod ui_state;
 pub mod widgets;
 
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -35,12 +35,10 @@ use crate::app::Running;
 use crate::clock::now_ms;
 use crate::config::TuiConfig;
 pub use event_loop::{Clock, LoopDeps, run_loop};
+use terminal::FrameWriter;
 use theme::Theme;
 use ui_state::UiState;
 pub use widgets::draw;
-
-/// Output buffer: one write per frame, even for a full 200×60 redraw over SSH.
-const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// Why the dashboard stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -91,7 +89,7 @@ pub async fn run(
     let ui = initial_state(cfg, data_dir);
     let guard = terminal::TerminalGuard::enter()?;
     terminal::install_panic_hook();
-    let backend = CrosstermBackend::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout()));
+    let backend = CrosstermBackend::new(FrameWriter::new(io::stdout()));
     let mut term = Terminal::new(backend)?;
     // Once, so the first frame starts from a known screen; frames after it only send changes.
     term.clear()?;
