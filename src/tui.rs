@@ -26,9 +26,10 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
 use ratatui::crossterm::event::EventStream;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Running;
@@ -89,8 +90,15 @@ pub async fn run(
     let ui = initial_state(cfg, data_dir);
     let guard = terminal::TerminalGuard::enter()?;
     terminal::install_panic_hook();
-    let backend = CrosstermBackend::new(FrameWriter::new(io::stdout()));
-    let mut term = Terminal::new(backend)?;
+    // A fixed viewport the size of the screen, resized by the loop on each resize event: the
+    // default full-screen one asks the terminal for its size before every frame (open /dev/tty,
+    // ioctl, close).
+    let (width, height) = ratatui::crossterm::terminal::size()?;
+    let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
+    let mut term = Terminal::with_options(
+        CrosstermBackend::new(FrameWriter::new(io::stdout())),
+        TerminalOptions { viewport },
+    )?;
     // Once, so the first frame starts from a known screen; frames after it only send changes.
     term.clear()?;
     let deps = LoopDeps {

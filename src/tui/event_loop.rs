@@ -215,10 +215,16 @@ where
             ev = input.next(), if input_open => match ev {
                 None => input_open = false,
                 Some(Err(e)) => return Err(TuiError::Input(e)),
-                Some(Ok(ev)) => match s.on_input(&ev) {
-                    Flow::Quit => break,
-                    Flow::Go(changed) => dirty |= changed,
-                },
+                Some(Ok(ev)) => {
+                    if let Event::Resize(w, h) = ev {
+                        // The terminal's viewport is fixed (no size query per frame): follow it.
+                        term.resize(Rect::new(0, 0, w, h)).map_err(TuiError::backend)?;
+                    }
+                    match s.on_input(&ev) {
+                        Flow::Quit => break,
+                        Flow::Go(changed) => dirty |= changed,
+                    }
+                }
             },
             changed = snapshots.changed(), if snaps_open => match changed {
                 Ok(()) => {

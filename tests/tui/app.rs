@@ -13,8 +13,9 @@ use kimp::model::{LiqVenue, MarketEvent, Side, Venue};
 use kimp::state::snapshot::{Pair, Snapshot};
 use kimp::state::task::StateCommand;
 use kimp::tui::{Clock, LoopDeps, TuiError, run_loop};
-use ratatui::Terminal;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -53,7 +54,9 @@ fn start(w: u16, h: u16, opts: Opts) -> App {
     let (cmd_tx, commands) = mpsc::channel(16);
     let (keys, key_rx) = mpsc::unbounded_channel();
     let screen = Shared::new(w, h);
-    let mut term = Terminal::new(screen.clone()).unwrap();
+    // As `tui::run` has it: a fixed viewport that follows resize events only.
+    let viewport = Viewport::Fixed(Rect::new(0, 0, w, h));
+    let mut term = Terminal::with_options(screen.clone(), TerminalOptions { viewport }).unwrap();
     let started = Instant::now();
     let clock: Clock =
         Arc::new(move || NOW + i64::try_from(started.elapsed().as_millis()).expect("a short test"));
