@@ -5,13 +5,15 @@
 //! changed, at most `tui.max_fps` times a second. Rendering ([`draw`]) is a pure function of the
 //! snapshot, the UI state and the time.
 //!
-//! Modules: [`layout`] (regions, column priorities), [`keymap`] (the key table), [`ui_state`]
+//! Modules: [`input`] (the thread reading keys), [`layout`] (regions, column priorities),
+//! [`keymap`] (the key table), [`ui_state`]
 //! (sort, filter, selection, …), [`widgets`] (one per region), [`theme`] (colours, `NO_COLOR`,
 //! ASCII symbols), [`text`] (cell widths, number formats, 초성), [`labels`] (한국어/English),
 //! [`favourites`] (`favourites.json`).
 
 pub mod event_loop;
 pub mod favourites;
+pub mod input;
 pub mod keymap;
 pub mod labels;
 pub mod layout;
@@ -27,7 +29,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::EventStream;
 use ratatui::layout::Rect;
 use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio_util::sync::CancellationToken;
@@ -100,7 +101,9 @@ pub async fn run(
         TerminalOptions { viewport },
     )?;
     // Once, so the first frame starts from a known screen; frames after it only send changes.
+    // Before the input thread starts: this reads the cursor position through crossterm's input.
     term.clear()?;
+    let input = input::spawn()?;
     let deps = LoopDeps {
         snapshots: running.state.snapshots.clone(),
         commands: running.state.commands.clone(),
@@ -110,7 +113,7 @@ pub async fn run(
         frame_interval: frame_interval(cfg.max_fps),
         cancel,
     };
-    let result = run_loop(&mut term, EventStream::new(), ui, deps).await;
+    let result = run_loop(&mut term, input, ui, deps).await;
     drop(term);
     drop(guard);
     result
