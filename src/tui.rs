@@ -2,8 +2,8 @@
 //!
 //! [`run`] takes the terminal ([`terminal::TerminalGuard`], restored on every way out, panics
 //! included), then hands over to [`event_loop::run_loop`], which redraws only when something
-//! changed, at most `tui.max_fps` times a second. Rendering ([`draw`]) is a pure function of the
-//! snapshot, the UI state and the time.
+//! changed, at most `tui.max_fps` times a second ([`schedule`]). Rendering ([`draw`]) is a pure
+//! function of the snapshot, the UI state and the time.
 //!
 //! Modules: [`input`] (the thread reading keys), [`layout`] (regions, column priorities),
 //! [`keymap`] (the key table), [`ui_state`]
@@ -17,6 +17,7 @@ pub mod input;
 pub mod keymap;
 pub mod labels;
 pub mod layout;
+pub mod schedule;
 pub mod terminal;
 pub mod text;
 pub mod theme;

@@ -3,12 +3,14 @@
 //!
 //! `tui/fixtures.rs` builds the market, `tui/harness.rs` renders and reads screens,
 //! `tui/widgets.rs` checks frames, `tui/pane.rs` checks bordered panes against ratatui's `Block`,
-//! `tui/app.rs` runs the loop.
+//! `tui/app.rs` runs the loop, `tui/frames.rs` counts its frames on paused time.
 
 #[path = "tui/app.rs"]
 mod app;
 #[path = "tui/fixtures.rs"]
 mod fixtures;
+#[path = "tui/frames.rs"]
+mod frames;
 #[path = "tui/harness.rs"]
 mod harness;
 #[path = "tui/pane.rs"]

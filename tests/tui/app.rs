@@ -25,19 +25,19 @@ use crate::harness::{Shared, ui_for};
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
-struct App {
+pub struct App {
     keys: mpsc::UnboundedSender<io::Result<Event>>,
-    snaps: watch::Sender<Arc<Snapshot>>,
+    pub snaps: watch::Sender<Arc<Snapshot>>,
     commands: mpsc::Receiver<StateCommand>,
-    screen: Shared,
+    pub screen: Shared,
     cancel: CancellationToken,
     task: JoinHandle<Result<(), TuiError>>,
 }
 
 #[derive(Default)]
-struct Opts {
-    history: Option<History>,
-    favourites: Option<PathBuf>,
+pub struct Opts {
+    pub history: Option<History>,
+    pub favourites: Option<PathBuf>,
 }
 
 fn input(
@@ -48,7 +48,7 @@ fn input(
     }))
 }
 
-fn start(w: u16, h: u16, opts: Opts) -> App {
+pub fn start(w: u16, h: u16, opts: Opts) -> App {
     let snap = Arc::new(snapshot());
     let (snaps, snaps_rx) = watch::channel(snap.clone());
     let (cmd_tx, commands) = mpsc::channel(16);
@@ -118,7 +118,7 @@ impl App {
         self.wait_for(needle, |s| s.contains(needle)).await
     }
 
-    async fn quits(self) {
+    pub async fn quits(self) {
         self.press(KeyCode::Char('q'));
         let result = tokio::time::timeout(DEADLINE, self.task)
             .await
