@@ -8,9 +8,10 @@
 //! thread waits in `event::poll` and sends what it reads; the loop polls an empty channel, which
 //! touches nothing outside it.
 //!
-//! The thread is not joined: when the dashboard ends it notices the closed channel within
-//! [`POLL_INTERVAL`] and exits, reading nothing more. Start it after anything that needs
-//! crossterm's reader itself (`Terminal::clear` asks the terminal for the cursor position).
+//! The thread is not joined (quitting never waits for it): when the dashboard ends it notices
+//! the closed channel within [`POLL_INTERVAL`] and exits without taking another event. Start it
+//! after anything that needs crossterm's reader itself (`Terminal::clear` asks the terminal for
+//! the cursor position).
 
 use std::io;
 use std::pin::Pin;
@@ -23,19 +24,30 @@ use tokio::sync::mpsc;
 
 /// How long the reader waits for input before checking that the dashboard still listens. Only
 /// bounds how long it outlives the loop; keys arrive as soon as they are typed.
-pub const POLL_INTERVAL: Duration = Duration::from_millis(500);
+pub const POLL_INTERVAL: Duration = Duration::from_secs(1);
 
 /// Terminal events as a stream, fed by the reader thread.
+///
+/// If the thread stops without saying why (it panicked), the stream says so with an error,
+/// which ends the loop: a dashboard that no longer reads keys could not even be quit.
 #[derive(Debug)]
 pub struct InputEvents {
     rx: mpsc::UnboundedReceiver<io::Result<Event>>,
+    ended: bool,
 }
 
 impl Stream for InputEvents {
     type Item = io::Result<Event>;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.rx.poll_recv(cx)
+        match self.rx.poll_recv(cx) {
+            Poll::Ready(None) if !self.ended => {
+                self.ended = true;
+                let stopped = io::Error::other("the thread reading the terminal stopped");
+                Poll::Ready(Some(Err(stopped)))
+            }
+            other => other,
+        }
     }
 }
 
@@ -45,7 +57,7 @@ pub fn spawn() -> io::Result<InputEvents> {
     std::thread::Builder::new()
         .name("kimp-input".into())
         .spawn(move || read_events(&tx))?;
-    Ok(InputEvents { rx })
+    Ok(InputEvents { rx, ended: false })
 }
 
 /// Reads events until the receiver is gone or the terminal fails (the error is sent on, and ends
@@ -70,5 +82,25 @@ fn read_events(tx: &mpsc::UnboundedSender<io::Result<Event>>) {
         if tx.send(ev).is_err() || failed {
             return;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use futures_util::StreamExt;
+    use ratatui::crossterm::event::{KeyCode, KeyEvent};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn events_pass_and_a_vanished_reader_is_an_error() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut input = InputEvents { rx, ended: false };
+        let key = Event::Key(KeyEvent::from(KeyCode::Char('q')));
+        tx.send(Ok(key.clone())).unwrap();
+        assert_eq!(input.next().await.unwrap().unwrap(), key);
+        drop(tx);
+        assert!(input.next().await.unwrap().is_err());
+        assert!(input.next().await.is_none());
     }
 }
