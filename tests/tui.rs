@@ -2,8 +2,8 @@
 //! real UI loop driven by scripted keys and pushed snapshots on a `TestBackend`.
 //!
 //! `tui/fixtures.rs` builds the market, `tui/harness.rs` renders and reads screens,
-//! `tui/widgets.rs` checks frames, `tui/pane.rs` checks bordered panes against ratatui's `Block`,
-//! `tui/app.rs` runs the loop, `tui/frames.rs` counts its frames on paused time.
+//! `tui/widgets.rs` checks frames, `tui/helpers.rs` checks the widget helpers against ratatui,
+//! `tui/app.rs` runs the loop, `tui/frames.rs` counts its frames.
 
 #[path = "tui/app.rs"]
 mod app;
@@ -13,8 +13,8 @@ mod fixtures;
 mod frames;
 #[path = "tui/harness.rs"]
 mod harness;
-#[path = "tui/pane.rs"]
-mod pane;
+#[path = "tui/helpers.rs"]
+mod helpers;
 #[path = "tui/widgets.rs"]
 mod widgets;
 

@@ -157,17 +157,17 @@ pub fn put(
     style: Style,
     theme: &Theme,
 ) {
-    // Prices and percentages: printable ASCII that fits, one byte per cell. `set_stringn` would
-    // segment graphemes and measure each one, a third of a frame's cost.
-    if let Ok(tw) = u16::try_from(s.len())
+    // Prices, percentages and Korean names: text that fits and whose every char is a grapheme
+    // of its own (printable ASCII, Hangul syllables). `set_stringn` would segment graphemes and
+    // measure each one, a third of a frame's cost.
+    if let Some(tw) = simple_width(s)
         && tw <= w
-        && s.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
     {
         let start = match align {
             Align::Left => x,
             Align::Right => x + (w - tw),
         };
-        put_ascii(buf, (start, y), s, style);
+        put_simple(buf, (start, y), s, style);
         return;
     }
     let cut = truncate(s, usize::from(w), theme.symbols.ellipsis);
@@ -179,14 +179,43 @@ pub fn put(
     buf.set_stringn(start, y, &cut, usize::from(tw), style);
 }
 
-/// What `buf.set_stringn(x, y, s, s.len(), style)` does for printable ASCII: each byte is a
-/// grapheme one cell wide.
-fn put_ascii(buf: &mut Buffer, (x, y): (u16, u16), s: &str, style: Style) {
-    for (i, cx) in (0..s.len()).zip(x..) {
-        let (Some(symbol), Some(cell)) = (s.get(i..=i), buf.cell_mut((cx, y))) else {
+/// Cells of a char that is always a grapheme by itself: 1 for printable ASCII, 2 for a
+/// precomposed Hangul syllable (no grapheme rule joins two syllables, or a syllable and ASCII).
+fn simple_char_width(c: char) -> Option<u16> {
+    match c {
+        ' '..='~' => Some(1),
+        '\u{AC00}'..='\u{D7A3}' => Some(2),
+        _ => None,
+    }
+}
+
+/// The width of `s` when every char of it is simple ([`simple_char_width`]).
+fn simple_width(s: &str) -> Option<u16> {
+    s.chars()
+        .try_fold(0_u16, |w, c| w.checked_add(simple_char_width(c)?))
+}
+
+/// What `buf.set_stringn(x, y, s, width, style)` does for text of simple chars: each char in a
+/// cell, the cell hidden behind a wide one reset, nothing past the buffer's edge.
+fn put_simple(buf: &mut Buffer, (x, y): (u16, u16), s: &str, style: Style) {
+    let mut room = buf.area.right().saturating_sub(x);
+    let mut x = x;
+    let mut utf8 = [0; 4];
+    for c in s.chars() {
+        let Some(w) = simple_char_width(c).filter(|&w| w <= room) else {
             return;
         };
-        cell.set_symbol(symbol).set_style(style);
+        let Some(cell) = buf.cell_mut((x, y)) else {
+            return;
+        };
+        cell.set_symbol(c.encode_utf8(&mut utf8)).set_style(style);
+        for hidden in 1..w {
+            if let Some(cell) = buf.cell_mut((x + hidden, y)) {
+                cell.reset();
+            }
+        }
+        room -= w;
+        x += w;
     }
 }
 

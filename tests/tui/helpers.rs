@@ -1,9 +1,10 @@
-//! `widgets::pane` draws only the border cells and titles itself; it must leave the buffer
-//! exactly as ratatui's `Block::bordered()` with the same titles would, styles included, over
-//! content already there, for every size down to a single cell and for titles that do not fit.
+//! The widget helpers that bypass ratatui for speed must leave the buffer exactly as ratatui
+//! would, styles included, over content already there: `widgets::pane` against
+//! `Block::bordered()` (every size down to a single cell, titles that do not fit), and
+//! `widgets::put` against `Buffer::set_stringn` (ASCII and Korean text, aligned, at the edge).
 
 use kimp::tui::theme::Theme;
-use kimp::tui::widgets::pane;
+use kimp::tui::widgets::{Align, pane, put};
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -94,4 +95,48 @@ fn pane_draws_what_block_draws() {
         }
     }
     assert_eq!(checked, 2 * 2 * 4 * 9);
+}
+
+#[test]
+fn put_writes_what_set_stringn_writes() {
+    let theme = Theme::default();
+    let style = Style::new().fg(Color::Red).add_modifier(Modifier::BOLD);
+    let mut checked = 0;
+    for text in [
+        "143,210,000",
+        "+2.20%",
+        "비트코인 BTC",
+        "코인",
+        "a b  ",
+        "",
+        "₩ 1,000",
+        "e\u{301}",
+    ] {
+        let width = u16::try_from(unicode_width::UnicodeWidthStr::width(text)).unwrap();
+        for (x, w) in [
+            (0, width),
+            (3, width + 4),
+            (20, width),
+            (23, width),
+            (22, 2),
+        ] {
+            for align in [Align::Left, Align::Right] {
+                let mut want = background();
+                // What put did before it wrote cells itself, for text that fits.
+                let start = match align {
+                    Align::Left => x,
+                    Align::Right => x + w.saturating_sub(width),
+                };
+                if width > w {
+                    continue;
+                }
+                want.set_stringn(start, 3, text, usize::from(width), style);
+                let mut got = background();
+                put(&mut got, (x, 3), w, text, align, style, &theme);
+                assert_eq!(got, want, "{text:?} at {x} in {w} {align:?}");
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "{checked}");
 }
