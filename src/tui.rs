@@ -2,45 +2,46 @@
 //!
 //! [`run`] takes the terminal ([`terminal::TerminalGuard`], restored on every way out, panics
 //! included), then hands over to [`event_loop::run_loop`], which redraws only when something
-//! changed, at most `tui.max_fps` times a second. Rendering ([`draw`]) is a pure function of the
-//! snapshot, the UI state and the time.
+//! changed, at most `tui.max_fps` times a second ([`schedule`]). Rendering ([`draw`]) is a pure
+//! function of the snapshot, the UI state and the time.
 //!
-//! Modules: [`layout`] (regions, column priorities), [`keymap`] (the key table), [`ui_state`]
+//! Modules: [`input`] (the thread reading keys), [`layout`] (regions, column priorities),
+//! [`keymap`] (the key table), [`ui_state`]
 //! (sort, filter, selection, …), [`widgets`] (one per region), [`theme`] (colours, `NO_COLOR`,
 //! ASCII symbols), [`text`] (cell widths, number formats, 초성), [`labels`] (한국어/English),
 //! [`favourites`] (`favourites.json`).
 
 pub mod event_loop;
 pub mod favourites;
+pub mod input;
 pub mod keymap;
 pub mod labels;
 pub mod layout;
+pub mod schedule;
 pub mod terminal;
 pub mod text;
 pub mod theme;
 pub mod ui_state;
 pub mod widgets;
 
-use std::io::{self, BufWriter};
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use ratatui::Terminal;
 use ratatui::backend::CrosstermBackend;
-use ratatui::crossterm::event::EventStream;
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio_util::sync::CancellationToken;
 
 use crate::app::Running;
 use crate::clock::now_ms;
 use crate::config::TuiConfig;
 pub use event_loop::{Clock, LoopDeps, run_loop};
+use terminal::FrameWriter;
 use theme::Theme;
 use ui_state::UiState;
 pub use widgets::draw;
-
-/// Output buffer: one write per frame, even for a full 200×60 redraw over SSH.
-const OUTPUT_BUFFER: usize = 64 * 1024;
 
 /// Why the dashboard stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -91,10 +92,19 @@ pub async fn run(
     let ui = initial_state(cfg, data_dir);
     let guard = terminal::TerminalGuard::enter()?;
     terminal::install_panic_hook();
-    let backend = CrosstermBackend::new(BufWriter::with_capacity(OUTPUT_BUFFER, io::stdout()));
-    let mut term = Terminal::new(backend)?;
+    // A fixed viewport the size of the screen, resized by the loop on each resize event: the
+    // default full-screen one asks the terminal for its size before every frame (open /dev/tty,
+    // ioctl, close).
+    let (width, height) = ratatui::crossterm::terminal::size()?;
+    let viewport = Viewport::Fixed(Rect::new(0, 0, width, height));
+    let mut term = Terminal::with_options(
+        CrosstermBackend::new(FrameWriter::new(io::stdout())),
+        TerminalOptions { viewport },
+    )?;
     // Once, so the first frame starts from a known screen; frames after it only send changes.
+    // Before the input thread starts: this reads the cursor position through crossterm's input.
     term.clear()?;
+    let input = input::spawn()?;
     let deps = LoopDeps {
         snapshots: running.state.snapshots.clone(),
         commands: running.state.commands.clone(),
@@ -104,7 +114,7 @@ pub async fn run(
         frame_interval: frame_interval(cfg.max_fps),
         cancel,
     };
-    let result = run_loop(&mut term, EventStream::new(), ui, deps).await;
+    let result = run_loop(&mut term, input, ui, deps).await;
     drop(term);
     drop(guard);
     result

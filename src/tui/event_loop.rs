@@ -1,6 +1,7 @@
-//! The UI loop: waits on input, snapshots, background results, a one-second tick (clock, "N s
-//! ago") and — only when something changed — the frame tick that caps redraws. Never polls:
-//! an idle dashboard wakes once a second.
+//! The UI loop: waits on input, snapshots, background results and one timer, set by
+//! [`Schedule`] to the next clock tick (header clock, "N s ago") or the next frame — only when
+//! something changed, at most once a frame interval, with a tick and a snapshot sharing a frame
+//! where they can. Never polls: an idle dashboard without data wakes once a second.
 //!
 //! Generic over the backend and the input stream, so tests run the real loop on a `TestBackend`
 //! with scripted keys and pushed snapshots. Slow work (history reads, saving favourites) runs on
@@ -16,7 +17,7 @@ use ratatui::Terminal;
 use ratatui::crossterm::event::Event;
 use ratatui::layout::Rect;
 use tokio::sync::{mpsc, watch};
-use tokio::time::MissedTickBehavior;
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::history::History;
@@ -24,12 +25,11 @@ use crate::model::Millis;
 use crate::state::snapshot::Snapshot;
 use crate::state::task::StateCommand;
 use crate::tui::keymap::{self, Action};
+use crate::tui::schedule::Schedule;
 use crate::tui::terminal::FrameBackend;
 use crate::tui::ui_state::{Effect, SparkData, UiState};
 use crate::tui::{TuiError, favourites, widgets};
 
-/// The clock tick: the header clock and "last liquidation N s ago" move once a second.
-pub const SECOND: Duration = Duration::from_secs(1);
 /// How far back the detail view's history reaches.
 const HISTORY_SPAN_MS: Millis = 7 * 24 * 3_600_000;
 
@@ -180,12 +180,6 @@ impl Session {
     }
 }
 
-fn interval(period: Duration) -> tokio::time::Interval {
-    let mut timer = tokio::time::interval(period);
-    timer.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    timer
-}
-
 /// Runs until `q`/Ctrl-C, the end of `cancel`, or an error of the terminal or the input.
 pub async fn run_loop<B, I>(
     term: &mut Terminal<B>,
@@ -202,45 +196,58 @@ where
     ui.screen = Rect::new(0, 0, size.width, size.height);
     let (mut snapshots, cancel) = (deps.snapshots.clone(), deps.cancel.clone());
     let (mut s, mut bg_rx) = Session::new(ui, deps);
-    let mut frame = interval(s.frame_interval);
-    // The clock tick lands just after each wall-clock second, so the header clock never lags.
-    let to_next_second = 1_000 - (s.clock)().rem_euclid(1_000) + 5;
-    let start = tokio::time::Instant::now() + Duration::from_millis(to_next_second.unsigned_abs());
-    let mut second = tokio::time::interval_at(start, SECOND);
-    second.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    let (mut dirty, mut input_open, mut snaps_open) = (true, true, true);
+    let mut plan = Schedule::new(s.frame_interval, Instant::now(), (s.clock)());
+    let wake = tokio::time::sleep_until(plan.wake_at());
+    tokio::pin!(wake);
+    let (mut input_open, mut snaps_open) = (true, true);
     loop {
         tokio::select! {
             () = cancel.cancelled() => break,
             ev = input.next(), if input_open => match ev {
                 None => input_open = false,
                 Some(Err(e)) => return Err(TuiError::Input(e)),
-                Some(Ok(ev)) => match s.on_input(&ev) {
-                    Flow::Quit => break,
-                    Flow::Go(changed) => dirty |= changed,
-                },
+                Some(Ok(ev)) => {
+                    if let Event::Resize(w, h) = ev {
+                        // The terminal's viewport is fixed (no size query per frame): follow it.
+                        term.resize(Rect::new(0, 0, w, h)).map_err(TuiError::backend)?;
+                    }
+                    match s.on_input(&ev) {
+                        Flow::Quit => break,
+                        Flow::Go(true) => plan.changed(),
+                        Flow::Go(false) => {}
+                    }
+                }
             },
             changed = snapshots.changed(), if snaps_open => match changed {
                 Ok(()) => {
                     s.on_snapshot(snapshots.borrow_and_update().clone());
-                    dirty = true;
+                    plan.snapshot(Instant::now());
                 }
                 Err(_) => snaps_open = false,
             },
             Some(done) = bg_rx.recv() => {
                 s.on_background(done);
-                dirty = true;
+                plan.changed();
             }
-            _ = second.tick() => {
-                s.ui.on_tick((s.clock)());
-                dirty = true;
-            }
-            _ = frame.tick(), if dirty => {
-                s.draw(term)?;
-                dirty = false;
+            () = &mut wake => {
+                let now = Instant::now();
+                if plan.tick_due(now) {
+                    let wall = (s.clock)();
+                    s.ui.on_tick(wall);
+                    plan.ticked(now, wall);
+                }
+                if plan.frame_due(now) {
+                    s.draw(term)?;
+                    plan.drawn(now);
+                }
             }
         }
         s.fetch_if_needed();
+        // Also after the timer fired: a completed `Sleep` stays ready until reset.
+        let at = plan.wake_at();
+        if wake.deadline() != at || wake.is_elapsed() {
+            wake.as_mut().reset(at);
+        }
     }
     Ok(())
 }

@@ -13,8 +13,9 @@ use kimp::model::{LiqVenue, MarketEvent, Side, Venue};
 use kimp::state::snapshot::{Pair, Snapshot};
 use kimp::state::task::StateCommand;
 use kimp::tui::{Clock, LoopDeps, TuiError, run_loop};
-use ratatui::Terminal;
 use ratatui::crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::layout::Rect;
+use ratatui::{Terminal, TerminalOptions, Viewport};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -24,19 +25,19 @@ use crate::harness::{Shared, ui_for};
 
 const DEADLINE: Duration = Duration::from_secs(5);
 
-struct App {
+pub struct App {
     keys: mpsc::UnboundedSender<io::Result<Event>>,
-    snaps: watch::Sender<Arc<Snapshot>>,
+    pub snaps: watch::Sender<Arc<Snapshot>>,
     commands: mpsc::Receiver<StateCommand>,
-    screen: Shared,
+    pub screen: Shared,
     cancel: CancellationToken,
     task: JoinHandle<Result<(), TuiError>>,
 }
 
 #[derive(Default)]
-struct Opts {
-    history: Option<History>,
-    favourites: Option<PathBuf>,
+pub struct Opts {
+    pub history: Option<History>,
+    pub favourites: Option<PathBuf>,
 }
 
 fn input(
@@ -47,13 +48,15 @@ fn input(
     }))
 }
 
-fn start(w: u16, h: u16, opts: Opts) -> App {
+pub fn start(w: u16, h: u16, opts: Opts) -> App {
     let snap = Arc::new(snapshot());
     let (snaps, snaps_rx) = watch::channel(snap.clone());
     let (cmd_tx, commands) = mpsc::channel(16);
     let (keys, key_rx) = mpsc::unbounded_channel();
     let screen = Shared::new(w, h);
-    let mut term = Terminal::new(screen.clone()).unwrap();
+    // As `tui::run` has it: a fixed viewport that follows resize events only.
+    let viewport = Viewport::Fixed(Rect::new(0, 0, w, h));
+    let mut term = Terminal::with_options(screen.clone(), TerminalOptions { viewport }).unwrap();
     let started = Instant::now();
     let clock: Clock =
         Arc::new(move || NOW + i64::try_from(started.elapsed().as_millis()).expect("a short test"));
@@ -115,7 +118,7 @@ impl App {
         self.wait_for(needle, |s| s.contains(needle)).await
     }
 
-    async fn quits(self) {
+    pub async fn quits(self) {
         self.press(KeyCode::Char('q'));
         let result = tokio::time::timeout(DEADLINE, self.task)
             .await

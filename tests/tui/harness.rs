@@ -5,6 +5,7 @@
 use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use kimp::config::TuiConfig;
 use kimp::model::Millis;
@@ -87,11 +88,12 @@ pub fn find_row(buf: &Buffer, needle: &str) -> Option<u16> {
 }
 
 /// A `TestBackend` shared between the UI loop (which owns the `Terminal`) and the test, counting
-/// the frames flushed.
+/// the frames flushed and noting when each was and what its first row said.
 #[derive(Clone)]
 pub struct Shared {
     pub inner: Arc<Mutex<TestBackend>>,
     pub frames: Arc<AtomicUsize>,
+    pub headers: Arc<Mutex<Vec<(Instant, String)>>>,
 }
 
 impl Shared {
@@ -99,7 +101,13 @@ impl Shared {
         Shared {
             inner: Arc::new(Mutex::new(TestBackend::new(w, h))),
             frames: Arc::new(AtomicUsize::new(0)),
+            headers: Arc::new(Mutex::new(Vec::new())),
         }
+    }
+
+    /// When each frame was flushed and its first row.
+    pub fn headers(&self) -> Vec<(Instant, String)> {
+        self.headers.lock().expect("headers lock").clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, TestBackend> {
@@ -155,6 +163,11 @@ impl Backend for Shared {
     fn flush(&mut self) -> Result<(), Self::Error> {
         // Terminal::draw flushes the backend exactly once per frame.
         self.frames.fetch_add(1, Ordering::SeqCst);
+        let header = row(self.lock().buffer(), 0);
+        self.headers
+            .lock()
+            .expect("headers lock")
+            .push((Instant::now(), header));
         self.lock().flush()
     }
 }
