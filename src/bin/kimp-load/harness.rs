@@ -211,8 +211,16 @@ pub fn rss_bytes(pid: u32) -> anyhow::Result<u64> {
 
 /// CPU time (user + system) a process has used so far, from `/proc/PID/stat`.
 pub fn cpu_time(pid: u32) -> anyhow::Result<Duration> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .with_context(|| format!("reading /proc/{pid}/stat"))?;
+    stat_cpu_time(&format!("/proc/{pid}/stat"))
+}
+
+/// CPU time one thread of a process has used so far (the main thread's id is the process id).
+pub fn thread_cpu_time(pid: u32, tid: u32) -> anyhow::Result<Duration> {
+    stat_cpu_time(&format!("/proc/{pid}/task/{tid}/stat"))
+}
+
+fn stat_cpu_time(path: &str) -> anyhow::Result<Duration> {
+    let stat = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;
     // Fields after the parenthesised command name, which may itself hold spaces.
     let rest = stat.rsplit_once(')').context("malformed stat")?.1;
     let fields: Vec<&str> = rest.split_whitespace().collect();
