@@ -17,7 +17,9 @@ use super::stream::Kind;
 use crate::model::{FearGreed, Liquidation, Millis, Venue};
 use crate::server::ws::liquidation::SNAPSHOT_RECENT;
 use crate::state::liquidations::LiquidationSummary;
-use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, parse_iso8601};
+use crate::state::snapshot::{
+    CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, timestamp_gap_ms,
+};
 
 /// One message as sent by the server.
 #[derive(Debug, Deserialize)]
@@ -247,10 +249,7 @@ impl Merged {
     fn merge_update(&mut self, u: Update) -> Vec<String> {
         let snap = &mut self.snap;
         // Ages the patches leave out grew with the server's clock.
-        let elapsed = match (parse_iso8601(&snap.timestamp), parse_iso8601(&u.timestamp)) {
-            (Some(t0), Some(t1)) => t1 - t0,
-            _ => 0,
-        };
+        let elapsed = timestamp_gap_ms(&snap.timestamp, &u.timestamp);
         if elapsed != 0 {
             for p in snap.coins.iter_mut().flat_map(|c| c.prices.values_mut()) {
                 p.age_ms += elapsed;

@@ -215,6 +215,16 @@ pub fn parse_iso8601(text: &str) -> Option<Millis> {
     Millis::try_from(t.unix_timestamp_nanos() / 1_000_000).ok()
 }
 
+/// Milliseconds from one document `timestamp` to another; 0 when either is unreadable. Both ends
+/// of the WebSocket `update` patches go by it (ages a patch leaves out grew by exactly this).
+#[must_use]
+pub fn timestamp_gap_ms(from: &str, to: &str) -> Millis {
+    match (parse_iso8601(from), parse_iso8601(to)) {
+        (Some(t0), Some(t1)) => t1 - t0,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -117,8 +117,7 @@ pub async fn run(sim: &Simulator, n: usize, secs: u64) -> anyhow::Result<Burst> 
     let server = server_counters().await;
     let sent_after = harness::ws_sent("liquidations").await?;
     sim.faults().set_liquidation_rate(1.0);
-    let messages = sent_after.0.saturating_sub(sent_before.0).max(1) as f64;
-    let message_len = sent_after.1.saturating_sub(sent_before.1) as f64 / messages;
+    let (_, message_len) = sent_after.since(sent_before);
     eprintln!("burst: floor reference, {n} clients, {secs} s");
     #[expect(
         clippy::cast_possible_truncation,

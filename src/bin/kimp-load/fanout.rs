@@ -62,8 +62,7 @@ pub async fn run(pid: u32, n: usize, secs: u64) -> anyhow::Result<Fanout> {
     let (cpu1, sent1) = (harness::cpu_time(pid)?, harness::ws_sent("market").await?);
     let failed = shared.failed.load(Ordering::Relaxed);
     let (tally, _) = clients::finish(&shared, conns).await;
-    let messages = sent1.0.saturating_sub(sent0.0).max(1) as f64;
-    let message_len = sent1.1.saturating_sub(sent0.1) as f64 / messages;
+    let (messages, message_len) = sent1.since(sent0);
     eprintln!("fan-out: floor reference, {n} clients, {secs} s");
     #[expect(
         clippy::cast_possible_truncation,

@@ -173,8 +173,26 @@ pub async fn wait_for_market(
     }
 }
 
-/// A WebSocket stream's (messages, bytes) sent so far, from the gateway's `/metrics`.
-pub async fn ws_sent(stream: &str) -> anyhow::Result<(u64, u64)> {
+/// What a WebSocket stream has sent so far, per the gateway's `/metrics`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sent {
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+impl Sent {
+    /// Messages sent since `before` (at least 1) and their mean length in bytes.
+    pub fn since(self, before: Sent) -> (f64, f64) {
+        let messages = self.messages.saturating_sub(before.messages).max(1) as f64;
+        (
+            messages,
+            self.bytes.saturating_sub(before.bytes) as f64 / messages,
+        )
+    }
+}
+
+/// [`Sent`] of a stream (`market` or `liquidations`).
+pub async fn ws_sent(stream: &str) -> anyhow::Result<Sent> {
     let client = reqwest::Client::new();
     let body = get(&client, &url(GATEWAY_PORT, "/metrics")).await?;
     let text = String::from_utf8_lossy(&body);
@@ -187,10 +205,10 @@ pub async fn ws_sent(stream: &str) -> anyhow::Result<(u64, u64)> {
             .parse()
             .map_err(Into::into)
     };
-    Ok((
-        value("kimp_ws_messages_sent_total")?,
-        value("kimp_ws_bytes_sent_total")?,
-    ))
+    Ok(Sent {
+        messages: value("kimp_ws_messages_sent_total")?,
+        bytes: value("kimp_ws_bytes_sent_total")?,
+    })
 }
 
 /// `VmRSS` of a process in bytes.

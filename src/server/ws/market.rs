@@ -29,7 +29,9 @@ use crate::model::FearGreed;
 use crate::model::{Millis, Venue};
 use crate::server::published::Published;
 use crate::state::liquidations::LiquidationSummary;
-use crate::state::snapshot::{CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, parse_iso8601};
+use crate::state::snapshot::{
+    CoinRow, FeedRow, FxInfo, Pair, Snapshot, VenuePrice, timestamp_gap_ms,
+};
 
 /// The market hub's base: the snapshot the last message was computed from.
 pub struct MarketBase {
@@ -199,7 +201,8 @@ fn feeds_changed(a: &Snapshot, b: &Snapshot) -> bool {
 /// The update from `a` to `b`, or `None` when nothing changed but ages growing with the clock.
 #[must_use]
 pub fn diff<'a>(a: &Snapshot, b: &'a Snapshot) -> Option<Update<'a>> {
-    let elapsed = elapsed_ms(a, b);
+    // What a client has to go by: 0 when unreadable, and then every age that moved is sent.
+    let elapsed = timestamp_gap_ms(&a.timestamp, &b.timestamp);
     let old: HashMap<&str, &CoinRow> = a.coins.iter().map(|c| (c.symbol.as_str(), c)).collect();
     let coins: Vec<RowPatch<'a>> = b
         .coins
@@ -244,16 +247,6 @@ pub fn diff<'a>(a: &Snapshot, b: &'a Snapshot) -> Option<Update<'a>> {
         fear_greed,
         liquidations,
     })
-}
-
-/// Time from `a` to `b` by their `timestamp`s, which is what a client has to go by (0 when
-/// either is unreadable: then every age that moved is sent).
-#[must_use]
-pub fn elapsed_ms(a: &Snapshot, b: &Snapshot) -> Millis {
-    match (parse_iso8601(&a.timestamp), parse_iso8601(&b.timestamp)) {
-        (Some(t0), Some(t1)) => t1 - t0,
-        _ => 0,
-    }
 }
 
 fn same(a: Option<f64>, b: Option<f64>) -> bool {
